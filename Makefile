@@ -1,0 +1,35 @@
+# Stairway: `make run` serves the example catalogue, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export STAIRWAY_DATABASE_URL ?= sqlite:///stairway.db
+
+.PHONY: install run test lint schema bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/stairway ingest examples/catalog
+	$(BIN)/stairway serve --host 127.0.0.1 --port 8080 --graphiql
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check catalog scorecards service tests bench
+	$(BIN)/mypy catalog scorecards service
+
+schema: install
+	$(BIN)/stairway schema > service/schema.graphql
+
+bench: install
+	$(BIN)/python bench/ingest.py 50000
+
+clean:
+	rm -rf $(VENV) stairway.db stairway.db-wal stairway.db-shm

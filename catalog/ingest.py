@@ -1,0 +1,170 @@
+"""Ingesting local descriptor files: discover, parse in worker processes, stream to one writer.
+
+Files are read in rounds: the paths given, then the files their Location entities point at, and
+so on, each file once. Worker processes parse and validate; the parent only writes.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from catalog.documents import DEFAULT_MAX_FILE_BYTES
+from catalog.locations import Root, expand
+from catalog.processing import FileResult, FileTask, Problem, process_files
+from catalog.store import CatalogWriter, WriteSummary
+from catalog.tables import utc_now
+
+DEFAULT_SOURCE = "local"
+TASK_SIZE = 48  # files per unit of work sent to a worker
+PARALLEL_THRESHOLD = 400  # below this many files in a round, spawning workers costs more than it saves
+
+Progress = Callable[[int, int], None]
+
+
+class IngestError(ValueError):
+    """An ingest that cannot start, such as a path that does not exist; nothing was changed."""
+
+
+@dataclass
+class IngestSummary(WriteSummary):
+    """What an ingest changed, and how long it took."""
+
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """The one-line summary the CLI prints."""
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.removed} removed, "
+            f"{self.errors} errors, {self.warnings} warnings; {self.files} files in {self.seconds:.2f}s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    path: str
+    root: str
+    origin: str
+
+
+def ingest(
+    engine: Engine,
+    paths: Sequence[str],
+    *,
+    source: str = DEFAULT_SOURCE,
+    workers: int | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Make the catalogue of `source` exactly what `paths` (files, folders, globs) describe."""
+    started = time.perf_counter()
+    first_round = list(_starting_points(paths))
+    workers = os.cpu_count() or 1 if workers is None else workers
+    with engine.begin() as connection:
+        writer = CatalogWriter(connection, source, utc_now())
+        with _Pool(workers) as pool:
+            visited = {found.path for found in first_round}
+            frontier = first_round
+            done = 0
+            while frontier:
+                next_round: list[_Found] = []
+                tasks = [FileTask(f.path, f.root, f.origin, writer.known_hash(f.path), max_bytes) for f in frontier]
+                by_path = {found.path: found for found in frontier}
+                for result in pool.run(tasks):
+                    found = by_path[result.path]
+                    writer.apply(result, found.root, found.origin)
+                    targets = writer.stored_targets(result.path) if result.unchanged else result.targets
+                    next_round.extend(_follow(targets, found, visited, writer))
+                    done += 1
+                    if progress:
+                        progress(done, len(visited))
+                frontier = next_round
+        summary = writer.finish()
+    return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
+
+
+def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
+    """The files each argument names, with the root it confines them to."""
+    for argument in paths:
+        absolute = os.path.abspath(argument)
+        if glob.has_magic(argument):
+            root = Root.of(_static_dir(absolute))
+        elif os.path.isdir(absolute):
+            root = Root.of(absolute)
+        elif os.path.isfile(absolute):
+            root = Root.of(os.path.dirname(absolute))
+        else:
+            raise IngestError(f"{argument}: no such file or folder; nothing was ingested")
+        files, problems = expand(absolute, root)
+        if problems and not files:
+            raise IngestError(f"{argument}: {problems[0]}; nothing was ingested")
+        for path in files:
+            yield _Found(path, root.path, absolute)
+
+
+def _follow(targets: list[str], found: _Found, visited: set[str], writer: CatalogWriter) -> Iterator[_Found]:
+    """Files a Location's targets reach that were not visited yet."""
+    root = Root(found.root)
+    for target in targets:
+        files, problems = expand(target, root)
+        if problems:
+            writer.add_problems(found.path, [Problem(f"Location target {message}") for message in problems])
+        for path in files:
+            if path not in visited:
+                visited.add(path)
+                yield _Found(path, found.root, found.origin)
+
+
+def _static_dir(pattern: str) -> str:
+    parts = pattern.split(os.sep)
+    for index, part in enumerate(parts):
+        if glob.has_magic(part):
+            return os.sep.join(parts[:index]) or os.sep
+    return os.path.dirname(pattern)
+
+
+class _Pool:
+    """Runs file batches in worker processes (or inline for small rounds), results in order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+
+    def run(self, tasks: list[FileTask]) -> Iterator[FileResult]:
+        """Results for the tasks in their order, with a bounded number of batches in flight."""
+        batches = [tasks[i : i + TASK_SIZE] for i in range(0, len(tasks), TASK_SIZE)]
+        if self.workers <= 1 or len(tasks) < PARALLEL_THRESHOLD:
+            for batch in batches:
+                yield from process_files(batch)
+            return
+        if self.executor is None:
+            # spawn: workers start small and import only the parsing modules, not the caller's state.
+            context = multiprocessing.get_context("spawn")
+            self.executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        in_flight: deque[Future[list[FileResult]]] = deque()
+        pending = iter(batches)
+        for batch in pending:
+            in_flight.append(self.executor.submit(process_files, batch))
+            if len(in_flight) >= self.workers * 3:
+                break
+        while in_flight:
+            results = in_flight.popleft().result()
+            batch = next(pending, None)
+            if batch is not None:
+                in_flight.append(self.executor.submit(process_files, batch))
+            yield from results

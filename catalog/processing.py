@@ -1,0 +1,218 @@
+"""Turning one descriptor file into entity rows, Location targets and processing errors.
+
+This runs in worker processes during a bulk ingest, so it returns compact, picklable rows
+(the body already serialised to JSON) rather than Python documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import orjson
+
+from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_documents
+from catalog.locations import LocationError, Root, location_string, resolve_target
+from catalog.refs import DEFAULT_NAMESPACE, entity_ref
+from catalog.relations import spec_references
+from catalog.substitutions import SubstitutionError, may_have_placeholders, substitute
+from catalog.validation import validate_entity
+
+MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
+MANAGED_BY_ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    """A file to read, the root it must stay inside, and the hash it had last time."""
+
+    path: str
+    root: str
+    origin: str
+    known_hash: str | None = None
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+
+class EntityRow(NamedTuple):
+    """A valid entity, ready to store: indexed columns, side-table values and the JSON body.
+
+    A NamedTuple because tens of thousands cross from worker processes: tuples pickle fastest.
+    """
+
+    ref: str
+    kind: str
+    namespace: str
+    name: str
+    title: str | None
+    description: str | None
+    type: str | None
+    lifecycle: str | None
+    owner_ref: str | None
+    system_ref: str | None
+    tags: list[str]
+    relations: list[tuple[str, str]]  # (type, target ref) as declared; inverses are read from the same rows
+    body: bytes
+    content_hash: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A processing error or warning found in a file."""
+
+    message: str
+    line: int | None = None
+    entity_ref: str | None = None
+    severity: str = ERROR
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What one file yielded; `unchanged` files carry only their hash."""
+
+    path: str
+    content_hash: str
+    unchanged: bool = False
+    entities: list[EntityRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+
+
+def process_files(tasks: list[FileTask]) -> list[FileResult]:
+    """Process a batch of files (one unit of work for a worker process)."""
+    return [process_file(task) for task in tasks]
+
+
+def process_file(task: FileTask) -> FileResult:
+    """Read, parse, validate and flatten one descriptor file."""
+    try:
+        with open(task.path, "rb") as handle:
+            data = handle.read(task.max_bytes + 1)
+    except OSError as error:
+        return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}")])
+    content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if content_hash == task.known_hash:
+        return FileResult(task.path, content_hash, unchanged=True)
+    result = FileResult(task.path, content_hash)
+    try:
+        text = decode(data, task.max_bytes)
+    except DocumentError as error:
+        result.problems.append(Problem(error.message, error.line))
+        return result
+    root = Root(task.root)
+    placeholders = may_have_placeholders(text)
+    for document in read_documents(text):
+        if isinstance(document, DocumentError):
+            result.problems.append(Problem(document.message, document.line))
+        else:
+            _process_document(document, task, root, placeholders, result)
+    return result
+
+
+def _process_document(document: Document, task: FileTask, root: Root, placeholders: bool, result: FileResult) -> None:
+    data = document.data
+    line = document.line
+    if data is None:  # an empty document, e.g. a trailing `---`
+        return
+    ref = _ref_of(data)
+    if placeholders:
+        try:
+            data = substitute(data, task.path, root, task.max_bytes)
+        except SubstitutionError as error:
+            result.problems.append(Problem(str(error), line, ref))
+            return
+        except RecursionError:
+            result.problems.append(Problem("Document nests too deeply to resolve its placeholders", line, ref))
+            return
+    problems = validate_entity(data)
+    if problems:
+        subject = ref or "entity"
+        result.problems.append(Problem(f"Policy check failed for {subject}; " + "; ".join(problems), line, ref))
+        return
+    assert isinstance(data, dict) and ref is not None  # validate_entity guarantees the envelope
+    metadata: dict[str, object] = data["metadata"]
+    spec = data.get("spec") or {}
+    kind: str = data["kind"]
+    namespace = str(metadata.get("namespace") or DEFAULT_NAMESPACE)
+    pairs, ref_problems = spec_references(kind, namespace, spec)
+    if ref_problems:
+        result.problems.append(Problem(f"Processing failed for {ref}; " + "; ".join(ref_problems), line, ref))
+        return
+    if kind.lower() == "location":
+        _collect_targets(spec, task, root, line, ref, result)
+    body = _stored_body(data, metadata, namespace, task)
+    try:
+        encoded = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as error:
+        result.problems.append(Problem(f"Entity {ref} cannot be stored as JSON: {error}", line, ref))
+        return
+    owner = next((target for relation, target in pairs if relation == "ownedBy"), None)
+    system = next((target for relation, target in pairs if relation == "partOf" and target.startswith("system:")), None)
+    tags = metadata.get("tags") or []
+    result.entities.append(
+        EntityRow(
+            ref=ref,
+            kind=kind,
+            namespace=namespace,
+            name=str(metadata["name"]),
+            title=_text(metadata.get("title")),
+            description=_text(metadata.get("description")),
+            type=_text(spec.get("type")),
+            lifecycle=_text(spec.get("lifecycle")),
+            owner_ref=owner,
+            system_ref=system,
+            tags=sorted({str(tag) for tag in tags}) if isinstance(tags, list) else [],
+            relations=sorted(set(pairs)),
+            body=encoded,
+            content_hash=hashlib.blake2b(encoded, digest_size=16).hexdigest(),
+            line=line,
+        )
+    )
+
+
+def _stored_body(data: dict[str, object], metadata: dict[str, object], namespace: str, task: FileTask) -> dict[str, object]:
+    """The descriptor as stored: namespace defaulted, location annotations set, relations derived later."""
+    annotations = dict(metadata.get("annotations") or {})  # type: ignore[call-overload]
+    annotations[MANAGED_BY_LOCATION] = location_string(task.path)
+    annotations[MANAGED_BY_ORIGIN_LOCATION] = location_string(task.origin)
+    body = {key: value for key, value in data.items() if key not in ("relations", "status")}
+    body["metadata"] = {**metadata, "namespace": namespace, "annotations": annotations}
+    return body
+
+
+def _collect_targets(spec: Mapping[str, object], task: FileTask, root: Root, line: int, ref: str, result: FileResult) -> None:
+    targets = list(spec.get("targets") or [])  # type: ignore[call-overload]
+    if spec.get("target") is not None:
+        targets.insert(0, spec["target"])
+    kind = str(spec.get("type") or "file")
+    if kind != "file":
+        result.problems.append(Problem(
+            f'Location {ref} has type "{kind}"; a local file source follows only "file" locations, '
+            f"so its {len(targets)} target(s) were not read", line, ref))
+        return
+    for target in targets:
+        try:
+            result.targets.append(resolve_target(target, task.path, root))
+        except LocationError as error:
+            result.problems.append(Problem(str(error), line, ref))
+
+
+def _ref_of(data: object) -> str | None:
+    """The entity's canonical ref when its kind and name are readable, for error messages."""
+    if not isinstance(data, dict):
+        return None
+    metadata = data.get("metadata")
+    kind = data.get("kind")
+    if not isinstance(metadata, dict) or not isinstance(kind, str) or not isinstance(metadata.get("name"), str):
+        return None
+    namespace = metadata.get("namespace")
+    return entity_ref(kind, namespace if isinstance(namespace, str) else None, metadata["name"])
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+

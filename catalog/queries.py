@@ -1,0 +1,186 @@
+"""Read-side queries over the catalogue: filtered keyset pages, lookups by ref, relations, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from catalog.refs import parse_ref
+from catalog.relations import INVERSE
+from catalog.tables import Entity, EntityRelation, EntityTag, ProcessingError
+
+# SQLite allows 32,766 bound parameters; stay well below for IN lists.
+IN_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class EntityFilter:
+    """Which entities to list; every field optional, all given fields must match (case-insensitive)."""
+
+    kind: Sequence[str] | None = None
+    namespace: str | None = None
+    type: Sequence[str] | None = None
+    lifecycle: Sequence[str] | None = None
+    owner: str | None = None
+    system: str | None = None
+    tag: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEntity:
+    """An entity as read back: its columns and the decoded descriptor."""
+
+    uid: str
+    ref: str
+    body: dict[str, Any]
+    owner_ref: str | None
+    system_ref: str | None
+    location: str
+    line: int | None
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+_ENTITY_COLUMNS = (
+    Entity.uid, Entity.ref, Entity.body, Entity.owner_ref, Entity.system_ref, Entity.location, Entity.line,
+    Entity.first_seen_at, Entity.updated_at,
+)
+
+
+def _stored(row: Sequence[Any]) -> StoredEntity:
+    uid, ref, body, owner_ref, system_ref, location, line, first_seen, updated = row
+    return StoredEntity(uid, ref, orjson.loads(body), owner_ref, system_ref, location, line, _aware(first_seen), _aware(updated))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnElement[bool]]:
+    if entity_filter is None:
+        return []
+    f = entity_filter
+    where: list[sa.ColumnElement[bool]] = []
+    if f.kind:
+        where.append(Entity.kind.in_([k.lower() for k in f.kind]))  # type: ignore[attr-defined]
+    if f.namespace:
+        where.append(Entity.namespace == f.namespace.lower())
+    if f.type:
+        where.append(Entity.type.in_([t.lower() for t in f.type]))  # type: ignore[union-attr]
+    if f.lifecycle:
+        where.append(Entity.lifecycle.in_([lc.lower() for lc in f.lifecycle]))  # type: ignore[union-attr]
+    if f.owner:
+        where.append(Entity.owner_ref == parse_ref(f.owner, default_kind="group").ref)
+    if f.system:
+        where.append(Entity.system_ref == parse_ref(f.system, default_kind="system").ref)
+    if f.tag:
+        tagged = sa.select(EntityTag.entity_ref).where(EntityTag.tag == f.tag.lower())
+        where.append(Entity.ref.in_(tagged))  # type: ignore[attr-defined]
+    if f.search:
+        pattern = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(sa.or_(
+            Entity.name.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
+            Entity.title.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
+            Entity.description.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
+        ))
+    return where
+
+
+def entity_page(
+    connection: Connection, entity_filter: EntityFilter | None, after: str | None, limit: int
+) -> tuple[list[StoredEntity], bool]:
+    """Up to `limit` entities after the ref `after`, in ref order, and whether more follow."""
+    query = sa.select(*_ENTITY_COLUMNS).where(*_conditions(entity_filter))
+    if after is not None:
+        query = query.where(Entity.ref > after)
+    rows = connection.execute(query.order_by(Entity.ref).limit(limit + 1)).all()
+    return [_stored(row) for row in rows[:limit]], len(rows) > limit
+
+
+def entity_count(connection: Connection, entity_filter: EntityFilter | None) -> int:
+    """How many entities match the filter."""
+    query = sa.select(sa.func.count()).select_from(Entity).where(*_conditions(entity_filter))
+    return int(connection.execute(query).scalar_one())
+
+
+def entities_by_ref(connection: Connection, refs: Sequence[str]) -> dict[str, StoredEntity]:
+    """The stored entities among `refs`, keyed by ref, in one query per chunk of refs."""
+    found: dict[str, StoredEntity] = {}
+    for start in range(0, len(refs), IN_CHUNK):
+        chunk = refs[start : start + IN_CHUNK]
+        for row in connection.execute(sa.select(*_ENTITY_COLUMNS).where(Entity.ref.in_(chunk))):  # type: ignore[attr-defined]
+            entity = _stored(row)
+            found[entity.ref] = entity
+    return found
+
+
+def relations_from(connection: Connection, refs: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each ref's relations in both directions as (type, other ref), sorted, without repeats.
+
+    A row `a --ownedBy--> b` is a's `ownedBy b` and b's `ownerOf a`.
+    """
+    found: dict[str, set[tuple[str, str]]] = {ref: set() for ref in refs}
+    relation = EntityRelation.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(refs), IN_CHUNK):
+        chunk = refs[start : start + IN_CHUNK]
+        outgoing = sa.select(sa.literal(True), relation.c.source_ref, relation.c.type, relation.c.target_ref).where(
+            relation.c.source_ref.in_(chunk)
+        )
+        incoming = sa.select(sa.literal(False), relation.c.target_ref, relation.c.type, relation.c.source_ref).where(
+            relation.c.target_ref.in_(chunk)
+        )
+        for forward, ref, relation_type, other in connection.execute(sa.union_all(outgoing, incoming)):
+            found[ref].add((relation_type if forward else INVERSE[relation_type], other))
+    return {ref: sorted(pairs) for ref, pairs in found.items()}
+
+
+@dataclass(frozen=True)
+class StoredError:
+    """A processing error or warning as read back."""
+
+    id: int
+    source: str
+    location: str
+    line: int | None
+    entity_ref: str | None
+    severity: str
+    message: str
+    created_at: datetime
+
+
+def error_page(
+    connection: Connection, after: int | None, limit: int, severity: str | None = None, source: str | None = None
+) -> tuple[list[StoredError], bool]:
+    """Processing errors in the order they were recorded, after the id `after`."""
+    query = sa.select(
+        ProcessingError.id, ProcessingError.source, ProcessingError.location, ProcessingError.line,  # type: ignore[call-overload]
+        ProcessingError.entity_ref, ProcessingError.severity, ProcessingError.message, ProcessingError.created_at,
+    ).where(*_error_conditions(severity, source))
+    if after is not None:
+        query = query.where(ProcessingError.id > after)
+    rows = connection.execute(query.order_by(ProcessingError.id).limit(limit + 1)).all()
+    errors = [StoredError(*row[:7], _aware(row[7])) for row in rows[:limit]]
+    return errors, len(rows) > limit
+
+
+def error_count(connection: Connection, severity: str | None = None, source: str | None = None) -> int:
+    """How many processing errors match."""
+    query = sa.select(sa.func.count()).select_from(ProcessingError).where(*_error_conditions(severity, source))
+    return int(connection.execute(query).scalar_one())
+
+
+def _error_conditions(severity: str | None, source: str | None) -> list[sa.ColumnElement[bool]]:
+    where = []
+    if severity:
+        where.append(ProcessingError.severity == severity.lower())
+    if source:
+        where.append(ProcessingError.source == source)
+    return where

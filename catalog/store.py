@@ -1,0 +1,354 @@
+"""Writing one source's processed files into the database: set-based upserts, diffs and orphans.
+
+The writer keeps only compact per-entity state (ref, id, location, hash) in memory, never the
+bodies, and writes nothing for an entity or file that did not change.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from catalog.locations import location_string
+from catalog.processing import ERROR, WARNING, EntityRow, FileResult, Problem
+from catalog.tables import Entity, EntityRelation, EntityTag, ProcessingError, SourceFile
+
+BATCH = 1000
+
+
+class StoredEntity(NamedTuple):
+    id: int
+    source: str
+    location: str
+    content_hash: str
+    line: int | None
+
+
+class StoredFile(NamedTuple):
+    content_hash: str
+    targets: list[str]
+    has_errors: bool
+
+
+@dataclass
+class WriteSummary:
+    """What one source's ingest changed."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: int = 0
+    warnings: int = 0
+    files: int = 0
+
+
+_ENTITY_COLUMNS = (
+    "ref", "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner_ref", "system_ref",
+    "body", "content_hash", "source", "location", "line", "updated_at",
+)
+
+
+@dataclass
+class _Pending:
+    inserts: list[tuple[object, ...]] = field(default_factory=list)
+    updates: list[tuple[object, ...]] = field(default_factory=list)
+    relations: list[tuple[object, ...]] = field(default_factory=list)
+    tags: list[tuple[object, ...]] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # refs whose relations and tags are rewritten
+
+
+def _ordered_uid() -> str:
+    """A UUID whose leading bits are the time, so bulk inserts append to the uid index (like UUIDv7)."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
+class CatalogWriter:
+    """Applies a source's file results inside one transaction on `connection`."""
+
+    def __init__(self, connection: Connection, source: str, now: datetime) -> None:
+        self.connection = connection
+        self.source = source
+        self.now = now
+        self.summary = WriteSummary()
+        dialect = connection.dialect
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        # Bind the timestamp the way the column type would, once, for the raw driver inserts.
+        column_type = Entity.__table__.c.updated_at.type.dialect_impl(dialect)  # type: ignore[attr-defined]
+        processor = column_type.bind_processor(dialect)
+        self._now_param = processor(now) if processor else now
+        self._pending = _Pending()
+        self._claimed: dict[str, str] = {}  # ref -> location that provides it in this run
+        self._contenders: dict[str, list[tuple[str, EntityRow]]] = {}
+        self._problems: dict[str, list[Problem]] = {}  # location -> problems found in this run
+        self._file_rows: dict[str, dict[str, object]] = {}
+        self._seen_files: set[str] = set()
+        self._existing: dict[str, StoredEntity] = {}
+        self._refs_by_location: dict[str, list[str]] = {}
+        self._files: dict[str, StoredFile] = {}
+        self._load()
+        self._deferred_indexes = self._defer_indexes() if not self._existing else []
+
+    def _load(self) -> None:
+        entities = sa.select(
+            Entity.ref, Entity.id, Entity.source, Entity.location, Entity.content_hash, Entity.line  # type: ignore[call-overload]
+        )
+        for ref, *rest in self.connection.execute(entities):
+            stored = StoredEntity(*rest)
+            self._existing[ref] = stored
+            if stored.source == self.source:
+                self._refs_by_location.setdefault(stored.location, []).append(ref)
+        files = sa.select(SourceFile.path, SourceFile.content_hash, SourceFile.targets, SourceFile.has_errors).where(  # type: ignore[call-overload]
+            SourceFile.source == self.source
+        )
+        for path, content_hash, targets, has_errors in self.connection.execute(files):
+            self._files[path] = StoredFile(content_hash, orjson.loads(targets), bool(has_errors))
+
+    def _defer_indexes(self) -> list[sa.Index]:
+        """Into an empty catalogue, build the secondary indexes once at the end: sorting all keys
+        once is several times cheaper than growing each B-tree row by row. Unique ones stay."""
+        indexes = [
+            index
+            for model in (Entity, EntityRelation, EntityTag)
+            for index in model.__table__.indexes  # type: ignore[attr-defined]
+            if not index.unique
+        ]
+        for index in indexes:
+            index.drop(self.connection)
+        return indexes
+
+    def known_hash(self, path: str) -> str | None:
+        """The hash to skip `path` by, or None when it must be read again (new, or had errors)."""
+        stored = self._files.get(path)
+        return stored.content_hash if stored and not stored.has_errors else None
+
+    def stored_targets(self, path: str) -> list[str]:
+        """The Location targets an unchanged file declared when it was last read."""
+        stored = self._files.get(path)
+        return stored.targets if stored else []
+
+    def add_problems(self, path: str, problems: Iterable[Problem]) -> None:
+        """Attach problems found outside the file itself (e.g. while expanding its targets)."""
+        self._problems.setdefault(location_string(path), []).extend(problems)
+
+    def apply(self, result: FileResult, root: str, origin: str) -> None:
+        """Record what one file yielded."""
+        location = location_string(result.path)
+        self._seen_files.add(result.path)
+        self.summary.files += 1
+        if result.unchanged:
+            for ref in self._refs_by_location.get(location, ()):
+                self._claimed.setdefault(ref, location)
+                self.summary.unchanged += 1
+            return
+        problems = self._problems.setdefault(location, [])
+        problems.extend(result.problems)
+        stored = self._files.get(result.path)
+        targets = orjson.dumps(result.targets).decode()
+        row = {"source": self.source, "path": result.path, "content_hash": result.content_hash, "targets": targets,
+               "root": root, "origin": origin}
+        if stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
+            self._file_rows[result.path] = row
+        for entity in result.entities:
+            self._claim(entity, location, problems)
+
+    def _claim(self, entity: EntityRow, location: str, problems: list[Problem]) -> None:
+        ref = entity.ref
+        holder = self._claimed.get(ref)
+        if holder is not None:
+            where = "earlier in this file" if holder == location else holder
+            problems.append(Problem(f"Duplicate entity {ref}: already provided {_by(where)}", entity.line, ref))
+            return
+        existing = self._existing.get(ref)
+        if existing is not None and existing.source != self.source:
+            problems.append(Problem(
+                f"Duplicate entity {ref}: already provided by source {existing.source!r} at {existing.location}",
+                entity.line, ref))
+            return
+        if existing is not None and existing.location != location:
+            # The location that holds it keeps it if it still provides it; decided in finish().
+            self._contenders.setdefault(ref, []).append((location, entity))
+            return
+        self._claimed[ref] = location
+        self._write(entity, location, existing)
+
+    def _write(self, entity: EntityRow, location: str, existing: StoredEntity | None) -> None:
+        pending = self._pending
+        if existing is not None and (existing.content_hash, existing.location, existing.line) == (
+            entity.content_hash, location, entity.line,
+        ):
+            self.summary.unchanged += 1
+            return
+        columns = (
+            entity.ref, entity.kind.lower(), entity.namespace.lower(), entity.name.lower(), entity.title,
+            entity.description, _lower(entity.type), _lower(entity.lifecycle), entity.owner_ref, entity.system_ref,
+            entity.body.decode(), entity.content_hash, self.source, location, entity.line, self._now_param,
+        )
+        if existing is None:
+            pending.inserts.append((*columns, _ordered_uid(), self._now_param))
+            self.summary.added += 1
+        else:
+            pending.updates.append((*columns, existing.id))
+            pending.replaced.append(entity.ref)
+            self.summary.updated += 1
+        ref = entity.ref
+        pending.relations.extend((ref, relation, target) for relation, target in entity.relations)
+        pending.tags.extend((ref, tag.lower()) for tag in entity.tags)
+        if len(pending.inserts) + len(pending.updates) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, _Pending()
+        for chunk in _chunks(pending.replaced, 500):
+            self.connection.execute(sa.delete(EntityRelation).where(EntityRelation.source_ref.in_(chunk)))  # type: ignore[attr-defined]
+            self.connection.execute(sa.delete(EntityTag).where(EntityTag.entity_ref.in_(chunk)))  # type: ignore[attr-defined]
+        self._insert("entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
+        if pending.updates:
+            assignments = ", ".join(f"{column} = {self._mark}" for column in _ENTITY_COLUMNS)
+            sql = f"UPDATE entities SET {assignments} WHERE id = {self._mark}"
+            self.connection.exec_driver_sql(sql, pending.updates)  # type: ignore[arg-type]
+        self._insert("relations", ("source_ref", "type", "target_ref"), pending.relations)
+        self._insert("entity_tags", ("entity_ref", "tag"), pending.tags)
+
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+        """Insert tuples straight through the driver: the hot path of a cold ingest."""
+        if rows:
+            marks = ", ".join([self._mark] * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            self.connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+
+    def finish(self) -> WriteSummary:
+        """Settle contested refs, remove what this source no longer provides, write errors."""
+        self._settle_contenders()
+        self._flush()
+        for index in self._deferred_indexes:
+            index.create(self.connection)
+        self._remove_orphans()
+        self._write_problems()
+        for row in self._file_rows.values():
+            row["has_errors"] = bool(self._problems.get(location_string(str(row["path"]))))
+        for chunk in _chunks(list(self._file_rows.values()), BATCH):
+            paths = [row["path"] for row in chunk]
+            self.connection.execute(
+                sa.delete(SourceFile).where(SourceFile.source == self.source, SourceFile.path.in_(paths))  # type: ignore[attr-defined]
+            )
+            self.connection.execute(sa.insert(SourceFile), chunk)
+        changed = self.summary.added or self.summary.updated or self.summary.removed
+        if changed:
+            self._refresh_unresolved_warnings()
+        self.summary.errors, self.summary.warnings = self._count_problems()
+        return self.summary
+
+    def _settle_contenders(self) -> None:
+        for ref, contenders in self._contenders.items():
+            holder = self._claimed.get(ref)
+            for location, entity in contenders:
+                if holder is None:
+                    holder = self._claimed[ref] = location
+                    self._write(entity, location, self._existing[ref])
+                else:
+                    self._problems.setdefault(location, []).append(
+                        Problem(f"Duplicate entity {ref}: already provided {_by(holder)}", entity.line, ref)
+                    )
+
+    def _remove_orphans(self) -> None:
+        gone = [ref for ref, stored in self._existing.items() if stored.source == self.source and ref not in self._claimed]
+        self.summary.removed = len(gone)
+        for chunk in _chunks(gone, 500):
+            self.connection.execute(sa.delete(EntityRelation).where(EntityRelation.source_ref.in_(chunk)))  # type: ignore[attr-defined]
+            self.connection.execute(sa.delete(EntityTag).where(EntityTag.entity_ref.in_(chunk)))  # type: ignore[attr-defined]
+            self.connection.execute(sa.delete(Entity).where(Entity.ref.in_(chunk)))  # type: ignore[attr-defined]
+        vanished = [path for path in self._files if path not in self._seen_files]
+        for chunk in _chunks(vanished, 500):
+            self.connection.execute(
+                sa.delete(SourceFile).where(SourceFile.source == self.source, SourceFile.path.in_(chunk))  # type: ignore[attr-defined]
+            )
+            self.connection.execute(
+                sa.delete(ProcessingError).where(
+                    ProcessingError.source == self.source,
+                    ProcessingError.location.in_([location_string(path) for path in chunk]),  # type: ignore[attr-defined]
+                )
+            )
+
+    def _write_problems(self) -> None:
+        """Replace the errors of every location read in this run, when they differ from what is stored."""
+        if not self._problems:
+            return
+        stored: dict[str, list[tuple[object, ...]]] = {}
+        query = sa.select(
+            ProcessingError.location, ProcessingError.line, ProcessingError.entity_ref, ProcessingError.message  # type: ignore[call-overload]
+        ).where(ProcessingError.source == self.source, ProcessingError.severity == ERROR)
+        for location, *rest in self.connection.execute(query):
+            stored.setdefault(location, []).append(tuple(rest))
+        for location, problems in self._problems.items():
+            fresh = [(p.line, p.entity_ref, p.message) for p in problems]
+            if sorted(fresh, key=repr) == sorted(stored.get(location, []), key=repr):
+                continue
+            self.connection.execute(
+                sa.delete(ProcessingError).where(
+                    ProcessingError.source == self.source,
+                    ProcessingError.location == location,
+                    ProcessingError.severity == ERROR,
+                )
+            )
+            if problems:
+                self.connection.execute(sa.insert(ProcessingError), [
+                    {"source": self.source, "location": location, "line": p.line, "entity_ref": p.entity_ref,
+                     "severity": p.severity, "message": p.message, "created_at": self.now} for p in problems
+                ])
+            path = location.removeprefix("file:")
+            stored_file = self._files.get(path)
+            if path not in self._file_rows and stored_file is not None and stored_file.has_errors != bool(problems):
+                # Read as unchanged, yet its targets failed to expand: read it again next time.
+                self.connection.execute(
+                    sa.update(SourceFile)
+                    .where(SourceFile.source == self.source, SourceFile.path == path)  # type: ignore[arg-type]
+                    .values(has_errors=bool(problems))
+                )
+
+    def _refresh_unresolved_warnings(self) -> None:
+        self.connection.execute(sa.delete(ProcessingError).where(ProcessingError.severity == WARNING))
+        self.connection.execute(
+            sa.text(
+                "INSERT INTO processing_errors (source, location, line, entity_ref, severity, message, created_at) "
+                "SELECT e.source, e.location, e.line, r.source_ref, :severity, "
+                "'Relation ' || r.type || ' to ' || r.target_ref || ' is unresolved: no such entity in the catalogue', "
+                ":now FROM relations r JOIN entities e ON e.ref = r.source_ref "
+                "WHERE NOT EXISTS (SELECT 1 FROM entities t WHERE t.ref = r.target_ref)"
+            ),
+            {"severity": WARNING, "now": self.now},
+        )
+
+    def _count_problems(self) -> tuple[int, int]:
+        query = (
+            sa.select(ProcessingError.severity, sa.func.count())
+            .where(ProcessingError.source == self.source)
+            .group_by(ProcessingError.severity)
+        )
+        counts = dict(self.connection.execute(query).all())
+        return counts.get(ERROR, 0), counts.get(WARNING, 0)
+
+
+def _by(where: str) -> str:
+    return where if where.startswith("earlier") else f"by {where}"
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
+def _chunks(items: Sequence[object], size: int) -> Iterator[list[object]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

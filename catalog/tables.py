@@ -1,0 +1,101 @@
+"""The catalogue's tables. Alembic migrations in `catalog/migrations` create and change them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Entity(SQLModel, table=True):
+    """One catalogue entity. `kind`, `namespace`, `name`, `type` and `lifecycle` are lower-cased for
+    case-insensitive filtering; the body keeps the descriptor as written."""
+
+    __tablename__ = "entities"
+    __table_args__ = (
+        sa.Index("ix_entities_kind_ref", "kind", "ref"),
+        sa.Index("ix_entities_owner_ref", "owner_ref", "ref"),
+        sa.Index("ix_entities_system_ref", "system_ref", "ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(sa_column=sa.Column(sa.String(36), nullable=False, unique=True))
+    ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False, unique=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(63), nullable=False))
+    namespace: str = Field(sa_column=sa.Column(sa.String(63), nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    title: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    type: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    lifecycle: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    owner_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    system_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    source: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    location: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    line: int | None = Field(default=None)
+    first_seen_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class EntityRelation(SQLModel, table=True):
+    """A relation an entity's spec declares (`source_ref` is that entity). The inverse direction is read
+    from the same row, so each relation is stored once and goes when its declaring entity goes."""
+
+    __tablename__ = "relations"
+    __table_args__ = (
+        sa.Index("ix_relations_source", "source_ref"),
+        sa.Index("ix_relations_target", "target_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))
+    type: str = Field(sa_column=sa.Column(sa.String(63), nullable=False))
+    target_ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))
+
+
+class EntityTag(SQLModel, table=True):
+    """A tag of an entity, kept beside it so tag filters and facets need no JSON scans."""
+
+    __tablename__ = "entity_tags"
+    __table_args__ = (sa.Index("ix_entity_tags_tag", "tag", "entity_ref"),)
+
+    entity_ref: str = Field(sa_column=sa.Column(sa.String(512), primary_key=True))
+    tag: str = Field(sa_column=sa.Column(sa.String(63), primary_key=True))
+
+
+class SourceFile(SQLModel, table=True):
+    """A file a source read: its content hash (to skip it when unchanged) and its Location targets."""
+
+    __tablename__ = "source_files"
+
+    source: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    path: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    targets: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON list of paths and globs
+    root: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    origin: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    has_errors: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+
+
+class ProcessingError(SQLModel, table=True):
+    """A file, document or entity that could not be ingested, or a warning about one that was."""
+
+    __tablename__ = "processing_errors"
+    __table_args__ = (sa.Index("ix_processing_errors_source_location", "source", "location"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    location: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    line: int | None = Field(default=None)
+    entity_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    severity: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    message: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

@@ -1,0 +1,138 @@
+"""The `stairway` command: ingest descriptors, list processing errors, serve the API.
+
+Commands import what they need when they run: `ingest` starts worker processes that re-import
+this module, and each should stay small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `stairway` command; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stairway",
+        description="Maturity scorecards over a Backstage catalogue. The database comes from "
+        "STAIRWAY_DATABASE_URL (default: sqlite:///stairway.db in the working directory).",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ingest_cmd = commands.add_parser("ingest", help="read descriptor files, folders or globs into the catalogue")
+    ingest_cmd.add_argument("paths", nargs="+", metavar="PATH")
+    ingest_cmd.add_argument("--source", default=None,
+                            help="the source these paths make up; its entities no longer found are removed "
+                            "(default: local)")
+    ingest_cmd.add_argument("--workers", type=int, default=None, help="parser processes (default: one per core)")
+    ingest_cmd.set_defaults(run=_ingest)
+
+    serve_cmd = commands.add_parser("serve", help="serve GraphQL and REST over what the database holds")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8080)
+    serve_cmd.add_argument("--graphiql", action="store_true", help="serve the GraphiQL explorer at /graphql")
+    serve_cmd.set_defaults(run=_serve)
+
+    errors_cmd = commands.add_parser("errors", help="list processing errors with file and line")
+    errors_cmd.add_argument("--severity", choices=["error", "warning"], default=None)
+    errors_cmd.add_argument("--source", default=None)
+    errors_cmd.set_defaults(run=_errors)
+
+    schema_cmd = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema_cmd.set_defaults(run=_schema)
+    return parser
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from catalog.database import create_engine, migrate
+    from catalog.ingest import DEFAULT_SOURCE, IngestError, ingest
+
+    engine = create_engine()
+    migrate(engine)
+    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, workers=args.workers, progress=progress)
+    except IngestError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if progress:
+            progress.close()
+    print(summary.line())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from catalog.database import database_url
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(database_url=database_url(), graphiql=args.graphiql)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _errors(args: argparse.Namespace) -> int:
+    from catalog import queries
+    from catalog.database import create_engine, migrate
+
+    engine = create_engine()
+    migrate(engine)
+    after = None
+    shown = 0
+    with engine.connect() as connection:
+        while True:
+            rows, more = queries.error_page(connection, after, 500, args.severity, args.source)
+            for row in rows:
+                where = f"{row.location.removeprefix('file:')}:{row.line}" if row.line else row.location.removeprefix("file:")
+                subject = f" [{row.entity_ref}]" if row.entity_ref else ""
+                print(f"{where}: {row.severity}{subject}: {row.message}")
+            shown += len(rows)
+            if not more:
+                break
+            after = rows[-1].id
+    print(f"{shown} processing {'problem' if shown == 1 else 'problems'}", file=sys.stderr)
+    return 0
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    from service.graphql.schema import build_schema
+
+    print(build_schema().as_str())
+    return 0
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // max(total, 1)
+        if filled == self.last and done != total:
+            return
+        self.last = filled
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} files")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.last >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The GraphQL schema: catalogue queries with keyset pagination."""
+
+from __future__ import annotations
+
+import re
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+
+from catalog import queries
+from catalog.refs import RefError, parse_ref
+from service.graphql.context import RequestContext
+from service.graphql.errors import bad_input
+from service.graphql.pagination import decode_cursor, encode_cursor, page_size
+from service.graphql.types import Entity, PageInfo, ProcessingError
+
+ENTITY_CURSOR = "entity"
+ERROR_CURSOR = "error"
+ERROR_KEY = re.compile(r"[0-9]{1,18}")  # an id: ASCII digits that fit a 64-bit integer
+
+
+@strawberry.input(description="All given fields must match; matching is case-insensitive.")
+class EntityFilter:
+    kind: list[str] | None = None
+    namespace: str | None = None
+    type: list[str] | None = None
+    lifecycle: list[str] | None = None
+    owner: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to group.")
+    system: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to system.")
+    tag: str | None = None
+    search: str | None = strawberry.field(default=None, description="A substring of the name, title or description.")
+
+    def to_query(self) -> queries.EntityFilter:
+        for argument, ref in (("filter.owner", self.owner), ("filter.system", self.system)):
+            if ref is not None:
+                try:
+                    parse_ref(ref, default_kind="x")
+                except RefError as error:
+                    raise bad_input(str(error), argument) from None
+        return queries.EntityFilter(
+            kind=self.kind, namespace=self.namespace, type=self.type, lifecycle=self.lifecycle,
+            owner=self.owner, system=self.system, tag=self.tag, search=self.search,
+        )
+
+
+@strawberry.type
+class EntityEdge:
+    cursor: str
+    node: Entity
+
+
+@strawberry.type
+class EntityConnection:
+    edges: list[EntityEdge]
+    page_info: PageInfo
+    filter: strawberry.Private[queries.EntityFilter | None]
+
+    @strawberry.field(description="How many entities match the filter, across all pages.")
+    def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
+        with info.context.engine.connect() as connection:
+            return queries.entity_count(connection, self.filter)
+
+
+@strawberry.type
+class ProcessingErrorEdge:
+    cursor: str
+    node: ProcessingError
+
+
+@strawberry.type
+class ProcessingErrorConnection:
+    edges: list[ProcessingErrorEdge]
+    page_info: PageInfo
+    severity: strawberry.Private[str | None]
+
+    @strawberry.field
+    def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
+        with info.context.engine.connect() as connection:
+            return queries.error_count(connection, self.severity)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description='One entity by reference: kind required, namespace defaults to "default", any case.')
+    async def entity(self, info: strawberry.Info[RequestContext, None], ref: str) -> Entity | None:
+        try:
+            canonical = parse_ref(ref).ref
+        except RefError as error:
+            raise bad_input(str(error), "ref") from None
+        stored = await info.context.entities.load(canonical)
+        return Entity(stored=stored) if stored is not None else None
+
+    @strawberry.field(description="Entities in reference order, filtered, a page at a time.")
+    def entities(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        filter: EntityFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> EntityConnection:
+        limit = page_size(first)
+        query_filter = filter.to_query() if filter else None
+        with info.context.engine.connect() as connection:
+            rows, more = queries.entity_page(connection, query_filter, decode_cursor(ENTITY_CURSOR, after), limit)
+        info.context.remember(rows)
+        edges = [EntityEdge(cursor=encode_cursor(ENTITY_CURSOR, row.ref), node=Entity(stored=row)) for row in rows]
+        return EntityConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            filter=query_filter,
+        )
+
+    @strawberry.field(description="Processing errors and warnings, oldest first.")
+    def processing_errors(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        first: int | None = 50,
+        after: str | None = None,
+        severity: str | None = None,
+    ) -> ProcessingErrorConnection:
+        limit = page_size(first)
+        key = decode_cursor(ERROR_CURSOR, after)
+        if key is not None and not ERROR_KEY.fullmatch(key):
+            raise bad_input(f"after is not a cursor this list returned: {after!r}", "after")
+        with info.context.engine.connect() as connection:
+            rows, more = queries.error_page(connection, int(key) if key else None, limit, severity)
+        edges = [ProcessingErrorEdge(cursor=encode_cursor(ERROR_CURSOR, row.id), node=ProcessingError(stored=row))
+                 for row in rows]
+        return ProcessingErrorConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            severity=severity,
+        )
+
+
+def build_schema() -> strawberry.Schema:
+    """The schema with Stairway's guards against expensive queries."""
+    return strawberry.Schema(
+        query=Query,
+        # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=2000),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+    )
