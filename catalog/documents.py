@@ -28,6 +28,23 @@ class DescriptorLoader(yaml.CSafeLoader):
     into a number; upstream sees those as strings (or decimal 755), so Stairway must too.
     """
 
+    # libyaml calls these once per node; PyYAML's versions also walk path resolvers nobody uses here.
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        """No path resolvers: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        """The tag of a node without an explicit one, by the YAML 1.2 core schema."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if pattern.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 def _core_schema_resolvers() -> dict[str | None, list[tuple[str, re.Pattern[str]]]]:
     rules = [

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand
-from catalog.processing import FileResult, FileTask, Problem, process_files
+from catalog.processing import FileResult, FileTask, Problem, file_hash, process_files
 from catalog.store import CatalogWriter, WriteSummary
 from catalog.tables import utc_now
 
@@ -76,9 +76,8 @@ def ingest(
             done = 0
             while frontier:
                 next_round: list[_Found] = []
-                tasks = [FileTask(f.path, f.root, f.origin, writer.known_hash(f.path), max_bytes) for f in frontier]
                 by_path = {found.path: found for found in frontier}
-                for result in pool.run(tasks):
+                for result in pool.run(_unchanged_first(frontier, writer, max_bytes)):
                     found = by_path[result.path]
                     writer.apply(result, found.root, found.origin)
                     targets = writer.stored_targets(result.path) if result.unchanged else result.targets
@@ -89,6 +88,21 @@ def ingest(
                 frontier = next_round
         summary = writer.finish()
     return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
+
+
+def _unchanged_first(frontier: list[_Found], writer: CatalogWriter, max_bytes: int) -> Iterator[FileTask | FileResult]:
+    """Results for files whose content hash is unchanged (hashed here: no worker needed), then tasks.
+
+    A re-ingest of an unchanged catalogue therefore never starts a worker process.
+    """
+    tasks = []
+    for found in frontier:
+        known = writer.known_hash(found.path)
+        if known is not None and file_hash(found.path) == known:
+            yield FileResult(found.path, known, unchanged=True)
+        else:
+            tasks.append(FileTask(found.path, found.root, found.origin, max_bytes))
+    yield from tasks
 
 
 def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
@@ -145,8 +159,15 @@ class _Pool:
         if self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
 
-    def run(self, tasks: list[FileTask]) -> Iterator[FileResult]:
-        """Results for the tasks in their order, with a bounded number of batches in flight."""
+    def run(self, items: Iterator[FileTask | FileResult]) -> Iterator[FileResult]:
+        """Results already known pass straight through; tasks are processed, results in task order,
+        with a bounded number of batches in flight."""
+        tasks: list[FileTask] = []
+        for item in items:
+            if isinstance(item, FileResult):
+                yield item
+            else:
+                tasks.append(item)
         batches = [tasks[i : i + TASK_SIZE] for i in range(0, len(tasks), TASK_SIZE)]
         if self.workers <= 1 or len(tasks) < PARALLEL_THRESHOLD:
             for batch in batches:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
-
-DESCRIPTOR_SUFFIXES = (".yaml", ".yml")
-
 
 class LocationError(ValueError):
     """A target that cannot be followed: outside the root, of an unsupported type, or malformed."""
@@ -48,30 +46,92 @@ def resolve_target(target: object, location_file: str, root: Root) -> str:
 
 
 def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
-    """The descriptor files a path or glob matches, sorted, and the problems met on the way."""
-    problems: list[str] = []
+    """The descriptor files a path, folder or glob matches, sorted, and the problems met on the way.
+
+    One `scandir` walk of the pattern's fixed folder; only symlinks pay for a `realpath`, so that
+    tens of thousands of files cost milliseconds. Hidden files and folders are skipped, as glob does.
+    """
     if glob.has_magic(pattern):
-        matches = sorted(glob.glob(pattern, recursive=True))
+        top = _static_prefix(pattern)
+        relative = os.path.relpath(pattern, top)
+        matcher = _glob_regex(relative).fullmatch
+        descends = os.sep in relative
     elif os.path.isdir(pattern):
-        matches = sorted(
-            os.path.join(folder, name)
-            for folder, _dirs, names in os.walk(pattern)
-            for name in names
-            if name.endswith(DESCRIPTOR_SUFFIXES)
-        )
-    elif os.path.exists(pattern):
-        matches = [pattern]
+        top = pattern
+        matcher = _DESCRIPTOR_NAME.search
+        descends = True
+    elif os.path.lexists(pattern):
+        if not root.contains(pattern):
+            return [], [f"{pattern}: a symlink that leads outside the ingested root {root.path}; not read"]
+        return ([os.path.abspath(pattern)] if os.path.isfile(pattern) else []), []
     else:
         return [], [f"{pattern}: no such file"]
-    files = []
-    for match in matches:
-        if not os.path.isfile(match):
+    files: list[str] = []
+    problems: list[str] = []
+    if not os.path.isdir(top):
+        return files, problems
+    if not root.contains(top):
+        return files, [f"{top}: a symlink that leads outside the ingested root {root.path}; not read"]
+    top = os.path.abspath(top)
+    cut = len(top.rstrip(os.sep)) + 1  # entry.path[cut:] is the path relative to top
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            problems.append(f"{folder}: {error.strerror}")
             continue
-        if not root.contains(match):
-            problems.append(f"{match}: a symlink that leads outside the ingested root {root.path}; not read")
-            continue
-        files.append(os.path.abspath(match))
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink() and not root.contains(entry.path):
+                if (descends and entry.is_dir()) or matcher(entry.path[cut:]):
+                    problems.append(f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read")
+                continue
+            if entry.is_dir():
+                folders.append(entry.path)
+            elif entry.is_file() and matcher(entry.path[cut:]):
+                files.append(entry.path)
+    files.sort()
     return files, problems
+
+
+_DESCRIPTOR_NAME = re.compile(r"\.ya?ml\Z")
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for a relative glob, with `**` matching any number of folders, `*` none."""
+    parts = pattern.split(os.sep)
+    out = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        out.append(_glob_part(part) + ("" if last else "/"))
+    return re.compile("".join(out))
+
+
+def _glob_part(part: str) -> str:
+    """One path segment of a glob as a regex: `*`, `?` and `[...]` never cross a `/`."""
+    regex = []
+    index = 0
+    while index < len(part):
+        char = part[index]
+        if char == "*":
+            regex.append("[^/]*")
+        elif char == "?":
+            regex.append("[^/]")
+        elif char == "[" and part.find("]", index + 2) != -1:
+            end = part.find("]", index + 2)
+            body = part[index + 1 : end]
+            regex.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            index = end
+        else:
+            regex.append(re.escape(char))
+        index += 1
+    return "".join(regex)
 
 
 def _static_prefix(path: str) -> str:

@@ -28,12 +28,11 @@ WARNING = "warning"
 
 @dataclass(frozen=True, slots=True)
 class FileTask:
-    """A file to read, the root it must stay inside, and the hash it had last time."""
+    """A file to read, the root it must stay inside, and the registered location that led to it."""
 
     path: str
     root: str
     origin: str
-    known_hash: str | None = None
     max_bytes: int = DEFAULT_MAX_FILE_BYTES
 
 
@@ -72,7 +71,7 @@ class Problem:
 
 @dataclass(slots=True)
 class FileResult:
-    """What one file yielded; `unchanged` files carry only their hash."""
+    """What one file yielded; `unchanged` files (same hash as last time) carry only their hash."""
 
     path: str
     content_hash: str
@@ -94,10 +93,7 @@ def process_file(task: FileTask) -> FileResult:
             data = handle.read(task.max_bytes + 1)
     except OSError as error:
         return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}")])
-    content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
-    if content_hash == task.known_hash:
-        return FileResult(task.path, content_hash, unchanged=True)
-    result = FileResult(task.path, content_hash)
+    result = FileResult(task.path, _digest(data))
     try:
         text = decode(data, task.max_bytes)
     except DocumentError as error:
@@ -168,10 +164,23 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
             tags=sorted({str(tag) for tag in tags}) if isinstance(tags, list) else [],
             relations=sorted(set(pairs)),
             body=encoded,
-            content_hash=hashlib.blake2b(encoded, digest_size=16).hexdigest(),
+            content_hash=_digest(encoded),
             line=line,
         )
     )
+
+
+def file_hash(path: str) -> str | None:
+    """The content hash `process_file` records for a file, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return _digest(handle.read())
+    except OSError:
+        return None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _stored_body(data: dict[str, object], metadata: dict[str, object], namespace: str, task: FileTask) -> dict[str, object]:

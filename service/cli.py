@@ -56,16 +56,18 @@ def _ingest(args: argparse.Namespace) -> int:
     from catalog.ingest import DEFAULT_SOURCE, IngestError, ingest
 
     engine = create_engine()
-    migrate(engine)
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
-        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, workers=args.workers, progress=progress)
+        migrate(engine)
+        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, workers=args.workers,
+                         progress=progress)
     except IngestError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
     finally:
         if progress:
             progress.close()
+        engine.dispose()
     print(summary.line())
     return 0
 
@@ -87,20 +89,24 @@ def _errors(args: argparse.Namespace) -> int:
     from catalog.database import create_engine, migrate
 
     engine = create_engine()
-    migrate(engine)
     after = None
     shown = 0
-    with engine.connect() as connection:
-        while True:
-            rows, more = queries.error_page(connection, after, 500, args.severity, args.source)
-            for row in rows:
-                where = f"{row.location.removeprefix('file:')}:{row.line}" if row.line else row.location.removeprefix("file:")
-                subject = f" [{row.entity_ref}]" if row.entity_ref else ""
-                print(f"{where}: {row.severity}{subject}: {row.message}")
-            shown += len(rows)
-            if not more:
-                break
-            after = rows[-1].id
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            while True:
+                rows, more = queries.error_page(connection, after, 500, args.severity, args.source)
+                for row in rows:
+                    path = row.location.removeprefix("file:")
+                    where = f"{path}:{row.line}" if row.line else path
+                    subject = f" [{row.entity_ref}]" if row.entity_ref else ""
+                    print(f"{where}: {row.severity}{subject}: {row.message}")
+                shown += len(rows)
+                if not more:
+                    break
+                after = rows[-1].id
+    finally:
+        engine.dispose()
     print(f"{shown} processing {'problem' if shown == 1 else 'problems'}", file=sys.stderr)
     return 0
 

@@ -10,7 +10,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from catalog import queries
 from catalog.refs import RefError, parse_ref
 from service.graphql.context import RequestContext
-from service.graphql.errors import bad_input
+from service.graphql.errors import MaskUnexpectedErrors, bad_input
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.types import Entity, PageInfo, ProcessingError
 
@@ -144,5 +144,6 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=2000),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            MaskUnexpectedErrors,
         ],
     )

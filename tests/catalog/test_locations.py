@@ -226,9 +226,7 @@ def test_symlinked_folder_leading_outside_is_skipped_with_a_problem(root_dir: Pa
     top, _ = expand(str(root_dir / "*.yaml"), root)
 
     assert files == []
-    assert problems == [
-        f"{root_dir / 'escape' / 'secret.yaml'}: a symlink that leads outside the ingested root {root_dir}; not read"
-    ]
+    assert problems == [f"{root_dir / 'escape'}: a symlink that leads outside the ingested root {root_dir}; not read"]
     assert top == [str(inside)]
 
 

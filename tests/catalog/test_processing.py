@@ -19,6 +19,7 @@ from catalog.processing import (
     FileResult,
     FileTask,
     Problem,
+    file_hash,
     process_file,
     process_files,
 )
@@ -390,32 +391,16 @@ def test_missing_file_is_a_problem_not_an_exception(root: Path):
     assert problem.message.startswith("Could not read file")
 
 
-# --- unchanged files ------------------------------------------------------------------------------
+# --- content hash ---------------------------------------------------------------------------------
 
 
-def test_known_hash_equal_to_the_files_hash_is_unchanged_without_parsing(root: Path):
-    # Broken YAML: parsing it would report a problem.
+def test_the_recorded_content_hash_is_what_file_hash_computes(root: Path):
     path = write(root / "c.yaml", "broken: [\n")
-    first = process(path, root)
-    assert first.problems and first.content_hash
 
-    again = process(path, root, known_hash=first.content_hash)
-
-    assert again.unchanged is True
-    assert again.content_hash == first.content_hash
-    assert (again.entities, again.problems, again.targets) == ([], [], [])
-
-
-def test_known_hash_of_other_content_processes_the_file(root: Path):
-    path = write(root / "c.yaml", component())
-    old_hash = process(path, root).content_hash
+    assert process(path, root).content_hash == file_hash(str(path))
     write(path, component("renamed"))
-
-    result = process(path, root, known_hash=old_hash)
-
-    assert result.unchanged is False
-    assert result.content_hash != old_hash
-    assert [row.ref for row in result.entities] == ["component:default/renamed"]
+    assert process(path, root).content_hash == file_hash(str(path))
+    assert file_hash(str(root / "missing.yaml")) is None
 
 
 # --- Location entities ----------------------------------------------------------------------------
