@@ -6,6 +6,7 @@ so on, each file once. Worker processes parse and validate; the parent only writ
 
 from __future__ import annotations
 
+import gc
 import glob
 import multiprocessing
 import os
@@ -13,13 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand
-from catalog.processing import FileResult, FileTask, Problem, file_hash, process_files
+from catalog.processing import FileResult, FileTask, Problem, file_hash, process_files, start_worker
 from catalog.store import CatalogWriter, WriteSummary
 from catalog.tables import utc_now
 
@@ -68,7 +70,7 @@ def ingest(
     started = time.perf_counter()
     first_round = list(_starting_points(paths))
     workers = os.cpu_count() or 1 if workers is None else workers
-    with engine.begin() as connection:
+    with _cyclic_gc_paused(), engine.begin() as connection:
         writer = CatalogWriter(connection, source, utc_now())
         with _Pool(workers) as pool:
             visited = {found.path for found in first_round}
@@ -76,18 +78,36 @@ def ingest(
             done = 0
             while frontier:
                 next_round: list[_Found] = []
+                unknown = 0  # files of the next round never read before: they will need parsing
                 by_path = {found.path: found for found in frontier}
                 for result in pool.run(_unchanged_first(frontier, writer, max_bytes)):
                     found = by_path[result.path]
                     writer.apply(result, found.root, found.origin)
                     targets = writer.stored_targets(result.path) if result.unchanged else result.targets
-                    next_round.extend(_follow(targets, found, visited, writer))
+                    discovered = list(_follow(targets, found, visited, writer))
+                    next_round.extend(discovered)
+                    unknown += sum(1 for new in discovered if writer.known_hash(new.path) is None)
+                    if unknown >= PARALLEL_THRESHOLD:
+                        pool.warm_up()  # workers start importing while this round finishes
                     done += 1
                     if progress:
                         progress(done, len(visited))
                 frontier = next_round
         summary = writer.finish()
     return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Ingest allocates millions of short-lived, acyclic objects (parsed documents, row tuples);
+    reference counting frees them all, and the cyclic collector's passes only cost time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _unchanged_first(frontier: list[_Found], writer: CatalogWriter, max_bytes: int) -> Iterator[FileTask | FileResult]:
@@ -157,7 +177,17 @@ class _Pool:
 
     def __exit__(self, *_exc: object) -> None:
         if self.executor is not None:
-            self.executor.shutdown(cancel_futures=True)
+            self.executor.shutdown(wait=False, cancel_futures=True)  # workers exit while the writer commits
+
+    def warm_up(self) -> None:
+        """Start the worker processes now, so their start-up overlaps the parent's work."""
+        if self.workers > 1 and self.executor is None:
+            # spawn: workers start small and import only the parsing modules, not the caller's state.
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker
+            )
+            for _ in range(self.workers):
+                self.executor.submit(process_files, [])
 
     def run(self, items: Iterator[FileTask | FileResult]) -> Iterator[FileResult]:
         """Results already known pass straight through; tasks are processed, results in task order,
@@ -173,10 +203,8 @@ class _Pool:
             for batch in batches:
                 yield from process_files(batch)
             return
-        if self.executor is None:
-            # spawn: workers start small and import only the parsing modules, not the caller's state.
-            context = multiprocessing.get_context("spawn")
-            self.executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        self.warm_up()
+        assert self.executor is not None
         in_flight: deque[Future[list[FileResult]]] = deque()
         pending = iter(batches)
         for batch in pending:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "default"
@@ -52,15 +53,29 @@ def parse_ref(
 ) -> EntityName:
     """Parse a reference, filling in the kind and namespace from the defaults given."""
     kind, namespace, name = split_ref(text)
+    return EntityName(_kind_or_default(text, kind, default_kind), namespace or default_namespace, name)
+
+
+def canonical_ref(text: object, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> str:
+    """The canonical `kind:namespace/name` form, lower-cased, of a reference string (the hot path of ingest)."""
+    if isinstance(text, str):
+        return _canonical(text, default_kind, default_namespace)
+    split_ref(text)  # raises the RefError for a non-string
+    raise AssertionError("unreachable")
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(text: str, default_kind: str | None, default_namespace: str) -> str:
+    # Owners, systems and APIs are referred to again and again across a catalogue.
+    kind, namespace, name = split_ref(text)
+    return f"{_kind_or_default(text, kind, default_kind)}:{namespace or default_namespace}/{name}".lower()
+
+
+def _kind_or_default(text: object, kind: str | None, default_kind: str | None) -> str:
     kind = kind or default_kind
     if not kind:
         raise RefError(f'Entity reference "{text}" had missing or empty kind (e.g. did not start with "component:" or similar)')
-    return EntityName(kind, namespace or default_namespace, name)
-
-
-def canonical_ref(text: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> str:
-    """The canonical `kind:namespace/name` form, lower-cased, of a reference string."""
-    return parse_ref(text, default_kind=default_kind, default_namespace=default_namespace).ref
+    return kind
 
 
 def entity_ref(kind: str, namespace: str | None, name: str) -> str:

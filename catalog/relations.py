@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from catalog.refs import RefError, parse_ref
+from catalog.refs import RefError, canonical_ref
 
 INVERSE: dict[str, str] = {
     "ownedBy": "ownerOf",
@@ -77,13 +77,13 @@ def spec_references(kind: str, namespace: str, spec: Mapping[str, object]) -> tu
             continue
         values = value if spec_field.many and isinstance(value, list) else [value]
         for index, item in enumerate(values):
-            where = f"spec.{spec_field.field}" + (f".{index}" if spec_field.many else "")
             try:
-                target = parse_ref(item, default_kind=spec_field.default_kind, default_namespace=namespace)
+                target = canonical_ref(item, default_kind=spec_field.default_kind, default_namespace=namespace)
             except RefError as error:
+                where = f"spec.{spec_field.field}" + (f".{index}" if spec_field.many else "")
                 problems.append(f'"{where}" is not a valid entity reference: {error}')
                 continue
-            pairs.append((spec_field.relation, target.ref))
+            pairs.append((spec_field.relation, target))
     return pairs, problems
 
 

@@ -4,6 +4,7 @@ and `validate_entity`: envelope schema, NoForeignRootFields and FieldFormat poli
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -45,6 +46,17 @@ def _is_valid_version(value: str) -> bool:
     return 1 <= len(value) <= 63 and _VERSION_RE.fullmatch(value) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_valid_prefixed_key(value: str) -> bool:
+    # Annotation and label keys and apiVersions repeat across a whole catalogue: check each once.
+    return _prefix_and_or_suffix(value, is_valid_dns_subdomain, is_valid_entity_name)
+
+
+@functools.lru_cache(maxsize=256)
+def _is_valid_api_version_string(value: str) -> bool:
+    return _prefix_and_or_suffix(value, is_valid_dns_subdomain, _is_valid_version)
+
+
 def _prefix_and_or_suffix(value: object, prefix_ok: _Predicate, suffix_ok: Callable[[str], bool]) -> bool:
     # Upstream isValidPrefixAndOrSuffix: '<suffix>' or '<prefix>/<suffix>', never more parts.
     if not isinstance(value, str):
@@ -57,7 +69,7 @@ def _prefix_and_or_suffix(value: object, prefix_ok: _Predicate, suffix_ok: Calla
 
 def is_valid_api_version(value: object) -> bool:
     """An optional DNS-subdomain prefix and '/', then an alphanumeric version of 1-63 characters."""
-    return _prefix_and_or_suffix(value, is_valid_dns_subdomain, _is_valid_version)
+    return isinstance(value, str) and _is_valid_api_version_string(value)
 
 
 def is_valid_kind(value: object) -> bool:
@@ -72,7 +84,7 @@ def is_valid_namespace(value: object) -> bool:
 
 def is_valid_label_key(value: object) -> bool:
     """An optional DNS-subdomain prefix and '/', then an entity-name-shaped key."""
-    return _prefix_and_or_suffix(value, is_valid_dns_subdomain, is_valid_entity_name)
+    return isinstance(value, str) and _is_valid_prefixed_key(value)
 
 
 def is_valid_label_value(value: object) -> bool:
@@ -82,7 +94,7 @@ def is_valid_label_value(value: object) -> bool:
 
 def is_valid_annotation_key(value: object) -> bool:
     """Same rule as label keys."""
-    return _prefix_and_or_suffix(value, is_valid_dns_subdomain, is_valid_entity_name)
+    return isinstance(value, str) and _is_valid_prefixed_key(value)
 
 
 def is_valid_annotation_value(value: object) -> bool:
