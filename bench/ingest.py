@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from catalog.database import create_engine, migrate  # noqa: E402
+from catalog.database import create_engine  # noqa: E402
 from catalog.ingest import ingest  # noqa: E402
 
 PAGE_QUERY = """
@@ -46,8 +46,13 @@ def run_cli(arguments: list[str], database: str) -> tuple[float, int, str]:
     """Run `stairway ARGS` as a user would; wall seconds, peak summed RSS of it and its workers, output."""
     env = {**os.environ, "STAIRWAY_DATABASE_URL": database, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", *arguments], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", *arguments],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peak = 0
     while process.poll() is None:
         peak = max(peak, _tree_rss(process.pid))
@@ -147,15 +152,20 @@ def main() -> None:
         sa.event.remove(engine, "before_cursor_execute", record)
         with engine.connect() as connection:
             entities = connection.execute(sa.text("SELECT count(*) FROM entities")).scalar_one()
-            refs = list(connection.execute(sa.text("SELECT ref FROM entities WHERE kind = 'component' LIMIT 60")).scalars())
+            refs = list(
+                connection.execute(sa.text("SELECT ref FROM entities WHERE kind = 'component' LIMIT 60")).scalars()
+            )
         entity_ms, page_ms = measure_reads(engine, refs)
         engine.dispose()
 
     parse_seconds, documents = parse_only(files)
     print(f"catalogue: {len(files)} files, {documents} documents, {entities} entities stored")
-    print(f"cold ingest:     {cold_seconds:6.2f} s  {entities / cold_seconds:8.0f} entities/s  "
-          f"peak RSS (process + workers) {cold_rss / 2**20:.0f} MB   [{cold_line}]")
-    print(f"parse only:      {parse_seconds:6.2f} s  {documents / parse_seconds:8.0f} documents/s  (CSafeLoader, one process)")
+    print(
+        f"cold ingest:     {cold_seconds:6.2f} s  {entities / cold_seconds:8.0f} entities/s  "
+        f"peak RSS (process + workers) {cold_rss / 2**20:.0f} MB   [{cold_line}]"
+    )
+    rate = documents / parse_seconds
+    print(f"parse only:      {parse_seconds:6.2f} s  {rate:8.0f} documents/s  (CSafeLoader, one process)")
     print(f"re-ingest:       {warm_seconds:6.2f} s  {len(writes)} write statements   [{warm_line}]")
     print(f"entity(ref) p50: {entity_ms:6.1f} ms   page of 100 p50: {page_ms:6.1f} ms")
 

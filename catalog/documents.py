@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import re
 
 import yaml
 
@@ -101,7 +100,9 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise DocumentError(f"File is not valid UTF-8: byte 0x{data[error.start]:02x} at offset {error.start}", line) from None
+        raise DocumentError(
+            f"File is not valid UTF-8: byte 0x{data[error.start]:02x} at offset {error.start}", line
+        ) from None
 
 
 def read_documents(text: str) -> Iterator[Document | DocumentError]:
@@ -124,6 +125,7 @@ def read_documents(text: str) -> Iterator[Document | DocumentError]:
             except yaml.YAMLError as error:
                 yield DocumentError(f"YAML error: {error}")
                 return
+            assert node is not None  # check_node() said one follows
             line = node.start_mark.line + 1
             try:
                 too_big = check_aliases and _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES

@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import gc
 import glob
-import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand
-from catalog.processing import FileResult, FileTask, Problem, file_hash, process_files, start_worker
+from catalog.processing import FileResult, FileTask, Problem, file_hash
 from catalog.store import CatalogWriter, WriteSummary
 from catalog.tables import utc_now
+from catalog.workers import PARALLEL_THRESHOLD, WorkerPool
 
 DEFAULT_SOURCE = "local"
-TASK_SIZE = 48  # files per unit of work sent to a worker
-PARALLEL_THRESHOLD = 400  # below this many files in a round, spawning workers costs more than it saves
 
 Progress = Callable[[int, int], None]
 
@@ -63,16 +59,20 @@ def ingest(
     *,
     source: str = DEFAULT_SOURCE,
     workers: int | None = None,
+    pool: WorkerPool | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Progress | None = None,
 ) -> IngestSummary:
-    """Make the catalogue of `source` exactly what `paths` (files, folders, globs) describe."""
+    """Make the catalogue of `source` exactly what `paths` (files, folders, globs) describe.
+
+    Parsing runs in `pool` when given (the caller may have started it early), else in a pool of
+    `workers` processes (default: one per core; 0 or 1 parses in this process).
+    """
     started = time.perf_counter()
     first_round = list(_starting_points(paths))
-    workers = os.cpu_count() or 1 if workers is None else workers
     with _cyclic_gc_paused(), engine.begin() as connection:
         writer = CatalogWriter(connection, source, utc_now())
-        with _Pool(workers) as pool:
+        with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
             visited = {found.path for found in first_round}
             frontier = first_round
             done = 0
@@ -163,57 +163,3 @@ def _static_dir(pattern: str) -> str:
         if glob.has_magic(part):
             return os.sep.join(parts[:index]) or os.sep
     return os.path.dirname(pattern)
-
-
-class _Pool:
-    """Runs file batches in worker processes (or inline for small rounds), results in order."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.executor: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Pool:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)  # workers exit while the writer commits
-
-    def warm_up(self) -> None:
-        """Start the worker processes now, so their start-up overlaps the parent's work."""
-        if self.workers > 1 and self.executor is None:
-            # spawn: workers start small and import only the parsing modules, not the caller's state.
-            self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker
-            )
-            for _ in range(self.workers):
-                self.executor.submit(process_files, [])
-
-    def run(self, items: Iterator[FileTask | FileResult]) -> Iterator[FileResult]:
-        """Results already known pass straight through; tasks are processed, results in task order,
-        with a bounded number of batches in flight."""
-        tasks: list[FileTask] = []
-        for item in items:
-            if isinstance(item, FileResult):
-                yield item
-            else:
-                tasks.append(item)
-        batches = [tasks[i : i + TASK_SIZE] for i in range(0, len(tasks), TASK_SIZE)]
-        if self.workers <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-            for batch in batches:
-                yield from process_files(batch)
-            return
-        self.warm_up()
-        assert self.executor is not None
-        in_flight: deque[Future[list[FileResult]]] = deque()
-        pending = iter(batches)
-        for batch in pending:
-            in_flight.append(self.executor.submit(process_files, batch))
-            if len(in_flight) >= self.workers * 3:
-                break
-        while in_flight:
-            results = in_flight.popleft().result()
-            batch = next(pending, None)
-            if batch is not None:
-                in_flight.append(self.executor.submit(process_files, batch))
-            yield from results

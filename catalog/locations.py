@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
+
 class LocationError(ValueError):
     """A target that cannot be followed: outside the root, of an unsupported type, or malformed."""
 
@@ -58,7 +59,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
         descends = os.sep in relative
     elif os.path.isdir(pattern):
         top = pattern
-        matcher = _DESCRIPTOR_NAME.search
+        matcher = DESCRIPTOR_NAME.search
         descends = True
     elif os.path.lexists(pattern):
         if not root.contains(pattern):
@@ -87,7 +88,9 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
                 continue
             if entry.is_symlink() and not root.contains(entry.path):
                 if (descends and entry.is_dir()) or matcher(entry.path[cut:]):
-                    problems.append(f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read")
+                    problems.append(
+                        f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read"
+                    )
                 continue
             if entry.is_dir():
                 folders.append(entry.path)
@@ -97,7 +100,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
     return files, problems
 
 
-_DESCRIPTOR_NAME = re.compile(r"\.ya?ml\Z")
+DESCRIPTOR_NAME = re.compile(r"\.ya?ml\Z")
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:

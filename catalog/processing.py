@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from sys import intern
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from typing import NamedTuple
 
 import orjson
@@ -205,7 +205,9 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _stored_body(data: dict[str, object], metadata: dict[str, object], namespace: str, task: FileTask) -> dict[str, object]:
+def _stored_body(
+    data: dict[str, object], metadata: dict[str, object], namespace: str, task: FileTask
+) -> dict[str, object]:
     """The descriptor as stored: namespace defaulted, location annotations set, relations derived later.
 
     Changes the freshly parsed document in place (copying only the annotations, which a YAML alias
@@ -221,15 +223,22 @@ def _stored_body(data: dict[str, object], metadata: dict[str, object], namespace
     return data
 
 
-def _collect_targets(spec: Mapping[str, object], task: FileTask, root: Root, line: int, ref: str, result: FileResult) -> None:
+def _collect_targets(
+    spec: Mapping[str, object], task: FileTask, root: Root, line: int, ref: str, result: FileResult
+) -> None:
     targets = list(spec.get("targets") or [])  # type: ignore[call-overload]
     if spec.get("target") is not None:
         targets.insert(0, spec["target"])
     kind = str(spec.get("type") or "file")
     if kind != "file":
-        result.problems.append(Problem(
-            f'Location {ref} has type "{kind}"; a local file source follows only "file" locations, '
-            f"so its {len(targets)} target(s) were not read", line, ref))
+        result.problems.append(
+            Problem(
+                f'Location {ref} has type "{kind}"; a local file source follows only "file" locations, '
+                f"so its {len(targets)} target(s) were not read",
+                line,
+                ref,
+            )
+        )
         return
     for target in targets:
         try:
@@ -256,4 +265,3 @@ def _interned_text(value: object) -> str | None:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
-

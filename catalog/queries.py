@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from catalog.refs import parse_ref
 from catalog.relations import INVERSE
-from catalog.tables import Entity, EntityRelation, EntityTag, ProcessingError
+from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, TAGS
 
 # SQLite allows 32,766 bound parameters; stay well below for IN lists.
 IN_CHUNK = 900
@@ -49,14 +49,23 @@ class StoredEntity:
 
 
 _ENTITY_COLUMNS = (
-    Entity.uid, Entity.ref, Entity.body, Entity.owner_ref, Entity.system_ref, Entity.location, Entity.line,
-    Entity.first_seen_at, Entity.updated_at,
+    ENTITIES.c.uid,
+    ENTITIES.c.ref,
+    ENTITIES.c.body,
+    ENTITIES.c.owner_ref,
+    ENTITIES.c.system_ref,
+    ENTITIES.c.location,
+    ENTITIES.c.line,
+    ENTITIES.c.first_seen_at,
+    ENTITIES.c.updated_at,
 )
 
 
 def _stored(row: Sequence[Any]) -> StoredEntity:
     uid, ref, body, owner_ref, system_ref, location, line, first_seen, updated = row
-    return StoredEntity(uid, ref, orjson.loads(body), owner_ref, system_ref, location, line, _aware(first_seen), _aware(updated))
+    return StoredEntity(
+        uid, ref, orjson.loads(body), owner_ref, system_ref, location, line, _aware(first_seen), _aware(updated)
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -70,27 +79,29 @@ def _conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnElement[boo
     f = entity_filter
     where: list[sa.ColumnElement[bool]] = []
     if f.kind:
-        where.append(Entity.kind.in_([k.lower() for k in f.kind]))  # type: ignore[attr-defined]
+        where.append(ENTITIES.c.kind.in_([k.lower() for k in f.kind]))
     if f.namespace:
-        where.append(Entity.namespace == f.namespace.lower())
+        where.append(ENTITIES.c.namespace == f.namespace.lower())
     if f.type:
-        where.append(Entity.type.in_([t.lower() for t in f.type]))  # type: ignore[union-attr]
+        where.append(ENTITIES.c.type.in_([t.lower() for t in f.type]))
     if f.lifecycle:
-        where.append(Entity.lifecycle.in_([lc.lower() for lc in f.lifecycle]))  # type: ignore[union-attr]
+        where.append(ENTITIES.c.lifecycle.in_([lc.lower() for lc in f.lifecycle]))
     if f.owner:
-        where.append(Entity.owner_ref == parse_ref(f.owner, default_kind="group").ref)
+        where.append(ENTITIES.c.owner_ref == parse_ref(f.owner, default_kind="group").ref)
     if f.system:
-        where.append(Entity.system_ref == parse_ref(f.system, default_kind="system").ref)
+        where.append(ENTITIES.c.system_ref == parse_ref(f.system, default_kind="system").ref)
     if f.tag:
-        tagged = sa.select(EntityTag.entity_ref).where(EntityTag.tag == f.tag.lower())
-        where.append(Entity.ref.in_(tagged))  # type: ignore[attr-defined]
+        tagged = sa.select(TAGS.c.entity_ref).where(TAGS.c.tag == f.tag.lower())
+        where.append(ENTITIES.c.ref.in_(tagged))
     if f.search:
         pattern = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(sa.or_(
-            Entity.name.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-            Entity.title.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
-            Entity.description.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
-        ))
+        where.append(
+            sa.or_(
+                ENTITIES.c.name.ilike(pattern, escape="\\"),
+                ENTITIES.c.title.ilike(pattern, escape="\\"),
+                ENTITIES.c.description.ilike(pattern, escape="\\"),
+            )
+        )
     return where
 
 
@@ -100,14 +111,14 @@ def entity_page(
     """Up to `limit` entities after the ref `after`, in ref order, and whether more follow."""
     query = sa.select(*_ENTITY_COLUMNS).where(*_conditions(entity_filter))
     if after is not None:
-        query = query.where(Entity.ref > after)
-    rows = connection.execute(query.order_by(Entity.ref).limit(limit + 1)).all()
+        query = query.where(ENTITIES.c.ref > after)
+    rows = connection.execute(query.order_by(ENTITIES.c.ref).limit(limit + 1)).all()
     return [_stored(row) for row in rows[:limit]], len(rows) > limit
 
 
 def entity_count(connection: Connection, entity_filter: EntityFilter | None) -> int:
     """How many entities match the filter."""
-    query = sa.select(sa.func.count()).select_from(Entity).where(*_conditions(entity_filter))
+    query = sa.select(sa.func.count()).select_from(ENTITIES).where(*_conditions(entity_filter))
     return int(connection.execute(query).scalar_one())
 
 
@@ -116,7 +127,7 @@ def entities_by_ref(connection: Connection, refs: Sequence[str]) -> dict[str, St
     found: dict[str, StoredEntity] = {}
     for start in range(0, len(refs), IN_CHUNK):
         chunk = refs[start : start + IN_CHUNK]
-        for row in connection.execute(sa.select(*_ENTITY_COLUMNS).where(Entity.ref.in_(chunk))):  # type: ignore[attr-defined]
+        for row in connection.execute(sa.select(*_ENTITY_COLUMNS).where(ENTITIES.c.ref.in_(chunk))):
             entity = _stored(row)
             found[entity.ref] = entity
     return found
@@ -128,7 +139,7 @@ def relations_from(connection: Connection, refs: Sequence[str]) -> dict[str, lis
     A row `a --ownedBy--> b` is a's `ownedBy b` and b's `ownerOf a`.
     """
     found: dict[str, set[tuple[str, str]]] = {ref: set() for ref in refs}
-    relation = EntityRelation.__table__  # type: ignore[attr-defined]
+    relation = RELATIONS
     for start in range(0, len(refs), IN_CHUNK):
         chunk = refs[start : start + IN_CHUNK]
         outgoing = sa.select(sa.literal(True), relation.c.source_ref, relation.c.type, relation.c.target_ref).where(
@@ -161,26 +172,32 @@ def error_page(
 ) -> tuple[list[StoredError], bool]:
     """Processing errors in the order they were recorded, after the id `after`."""
     query = sa.select(
-        ProcessingError.id, ProcessingError.source, ProcessingError.location, ProcessingError.line,  # type: ignore[call-overload]
-        ProcessingError.entity_ref, ProcessingError.severity, ProcessingError.message, ProcessingError.created_at,
+        PROCESSING_ERRORS.c.id,
+        PROCESSING_ERRORS.c.source,
+        PROCESSING_ERRORS.c.location,
+        PROCESSING_ERRORS.c.line,
+        PROCESSING_ERRORS.c.entity_ref,
+        PROCESSING_ERRORS.c.severity,
+        PROCESSING_ERRORS.c.message,
+        PROCESSING_ERRORS.c.created_at,
     ).where(*_error_conditions(severity, source))
     if after is not None:
-        query = query.where(ProcessingError.id > after)
-    rows = connection.execute(query.order_by(ProcessingError.id).limit(limit + 1)).all()
+        query = query.where(PROCESSING_ERRORS.c.id > after)
+    rows = connection.execute(query.order_by(PROCESSING_ERRORS.c.id).limit(limit + 1)).all()
     errors = [StoredError(*row[:7], _aware(row[7])) for row in rows[:limit]]
     return errors, len(rows) > limit
 
 
 def error_count(connection: Connection, severity: str | None = None, source: str | None = None) -> int:
     """How many processing errors match."""
-    query = sa.select(sa.func.count()).select_from(ProcessingError).where(*_error_conditions(severity, source))
+    query = sa.select(sa.func.count()).select_from(PROCESSING_ERRORS).where(*_error_conditions(severity, source))
     return int(connection.execute(query).scalar_one())
 
 
 def _error_conditions(severity: str | None, source: str | None) -> list[sa.ColumnElement[bool]]:
     where = []
     if severity:
-        where.append(ProcessingError.severity == severity.lower())
+        where.append(PROCESSING_ERRORS.c.severity == severity.lower())
     if source:
-        where.append(ProcessingError.source == source)
+        where.append(PROCESSING_ERRORS.c.source == source)
     return where

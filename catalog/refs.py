@@ -74,7 +74,9 @@ def _canonical(text: str, default_kind: str | None, default_namespace: str) -> s
 def _kind_or_default(text: object, kind: str | None, default_kind: str | None) -> str:
     kind = kind or default_kind
     if not kind:
-        raise RefError(f'Entity reference "{text}" had missing or empty kind (e.g. did not start with "component:" or similar)')
+        raise RefError(
+            f'Entity reference "{text}" had missing or empty kind (e.g. did not start with "component:" or similar)'
+        )
     return kind
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -20,12 +20,15 @@ from sqlalchemy.engine import Connection
 
 from catalog.locations import location_string
 from catalog.processing import ERROR, WARNING, EntityRow, FileResult, Problem
-from catalog.tables import Entity, EntityRelation, EntityTag, ProcessingError, SourceFile
+from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, SOURCE_FILES, TAGS
 
 BATCH = 1000
 
 
-class StoredEntity(NamedTuple):
+T = TypeVar("T")
+
+
+class KnownEntity(NamedTuple):
     id: int
     source: str
     location: str
@@ -33,7 +36,7 @@ class StoredEntity(NamedTuple):
     line: int | None
 
 
-class StoredFile(NamedTuple):
+class KnownFile(NamedTuple):
     content_hash: str
     targets: list[str]
     has_errors: bool
@@ -53,8 +56,22 @@ class WriteSummary:
 
 
 _ENTITY_COLUMNS = (
-    "ref", "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner_ref", "system_ref",
-    "body", "content_hash", "source", "location", "line", "updated_at",
+    "ref",
+    "kind",
+    "namespace",
+    "name",
+    "title",
+    "description",
+    "type",
+    "lifecycle",
+    "owner_ref",
+    "system_ref",
+    "body",
+    "content_hash",
+    "source",
+    "location",
+    "line",
+    "updated_at",
 )
 
 
@@ -91,45 +108,45 @@ class CatalogWriter:
         dialect = connection.dialect
         self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
         # Bind the timestamp the way the column type would, once, for the raw driver inserts.
-        column_type = Entity.__table__.c.updated_at.type.dialect_impl(dialect)  # type: ignore[attr-defined]
+        column_type = ENTITIES.c.updated_at.type.dialect_impl(dialect)
         processor = column_type.bind_processor(dialect)
         self._now_param = processor(now) if processor else now
         self._pending = _Pending()
         self._claimed: dict[str, str] = {}  # ref -> location that provides it in this run
         self._contenders: dict[str, list[tuple[str, EntityRow]]] = {}
         self._problems: dict[str, list[Problem]] = {}  # location -> problems found in this run
-        self._file_rows: dict[str, dict[str, object]] = {}
+        self._file_rows: dict[str, dict[str, Any]] = {}
         self._seen_files: set[str] = set()
-        self._existing: dict[str, StoredEntity] = {}
+        self._existing: dict[str, KnownEntity] = {}
         self._refs_by_location: dict[str, list[str]] = {}
-        self._files: dict[str, StoredFile] = {}
+        self._files: dict[str, KnownFile] = {}
         self._load()
         self._deferred_indexes = self._defer_indexes() if not self._existing else []
 
     def _load(self) -> None:
         entities = sa.select(
-            Entity.ref, Entity.id, Entity.source, Entity.location, Entity.content_hash, Entity.line  # type: ignore[call-overload]
+            ENTITIES.c.ref,
+            ENTITIES.c.id,
+            ENTITIES.c.source,
+            ENTITIES.c.location,
+            ENTITIES.c.content_hash,
+            ENTITIES.c.line,
         )
         for ref, *rest in self.connection.execute(entities):
-            stored = StoredEntity(*rest)
+            stored = KnownEntity(*rest)
             self._existing[ref] = stored
             if stored.source == self.source:
                 self._refs_by_location.setdefault(stored.location, []).append(ref)
-        files = sa.select(SourceFile.path, SourceFile.content_hash, SourceFile.targets, SourceFile.has_errors).where(  # type: ignore[call-overload]
-            SourceFile.source == self.source
-        )
+        files = sa.select(
+            SOURCE_FILES.c.path, SOURCE_FILES.c.content_hash, SOURCE_FILES.c.targets, SOURCE_FILES.c.has_errors
+        ).where(SOURCE_FILES.c.source == self.source)
         for path, content_hash, targets, has_errors in self.connection.execute(files):
-            self._files[path] = StoredFile(content_hash, orjson.loads(targets), bool(has_errors))
+            self._files[path] = KnownFile(content_hash, orjson.loads(targets), bool(has_errors))
 
     def _defer_indexes(self) -> list[sa.Index]:
         """Into an empty catalogue, build the secondary indexes once at the end: sorting all keys
         once is several times cheaper than growing each B-tree row by row. Unique ones stay."""
-        indexes = [
-            index
-            for model in (Entity, EntityRelation, EntityTag)
-            for index in model.__table__.indexes  # type: ignore[attr-defined]
-            if not index.unique
-        ]
+        indexes = [index for table in (ENTITIES, RELATIONS, TAGS) for index in table.indexes if not index.unique]
         for index in indexes:
             index.drop(self.connection)
         return indexes
@@ -162,8 +179,14 @@ class CatalogWriter:
         problems.extend(result.problems)
         stored = self._files.get(result.path)
         targets = orjson.dumps(result.targets).decode()
-        row = {"source": self.source, "path": result.path, "content_hash": result.content_hash, "targets": targets,
-               "root": root, "origin": origin}
+        row = {
+            "source": self.source,
+            "path": result.path,
+            "content_hash": result.content_hash,
+            "targets": targets,
+            "root": root,
+            "origin": origin,
+        }
         if stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
             self._file_rows[result.path] = row
         for entity in result.entities:
@@ -178,9 +201,13 @@ class CatalogWriter:
             return
         existing = self._existing.get(ref)
         if existing is not None and existing.source != self.source:
-            problems.append(Problem(
-                f"Duplicate entity {ref}: already provided by source {existing.source!r} at {existing.location}",
-                entity.line, ref))
+            problems.append(
+                Problem(
+                    f"Duplicate entity {ref}: already provided by source {existing.source!r} at {existing.location}",
+                    entity.line,
+                    ref,
+                )
+            )
             return
         if existing is not None and existing.location != location:
             # The location that holds it keeps it if it still provides it; decided in finish().
@@ -189,17 +216,32 @@ class CatalogWriter:
         self._claimed[ref] = location
         self._write(entity, location, existing)
 
-    def _write(self, entity: EntityRow, location: str, existing: StoredEntity | None) -> None:
+    def _write(self, entity: EntityRow, location: str, existing: KnownEntity | None) -> None:
         pending = self._pending
         if existing is not None and (existing.content_hash, existing.location, existing.line) == (
-            entity.content_hash, location, entity.line,
+            entity.content_hash,
+            location,
+            entity.line,
         ):
             self.summary.unchanged += 1
             return
         columns = (
-            entity.ref, entity.kind.lower(), entity.namespace.lower(), entity.name.lower(), entity.title,
-            entity.description, _lower(entity.type), _lower(entity.lifecycle), entity.owner_ref, entity.system_ref,
-            entity.body.decode(), entity.content_hash, self.source, location, entity.line, self._now_param,
+            entity.ref,
+            entity.kind.lower(),
+            entity.namespace.lower(),
+            entity.name.lower(),
+            entity.title,
+            entity.description,
+            _lower(entity.type),
+            _lower(entity.lifecycle),
+            entity.owner_ref,
+            entity.system_ref,
+            entity.body.decode(),
+            entity.content_hash,
+            self.source,
+            location,
+            entity.line,
+            self._now_param,
         )
         if existing is None:
             pending.inserts.append((*columns, _ordered_uid(), self._now_param))
@@ -217,13 +259,13 @@ class CatalogWriter:
     def _flush(self) -> None:
         pending, self._pending = self._pending, _Pending()
         for chunk in _chunks(pending.replaced, 500):
-            self.connection.execute(sa.delete(EntityRelation).where(EntityRelation.source_ref.in_(chunk)))  # type: ignore[attr-defined]
-            self.connection.execute(sa.delete(EntityTag).where(EntityTag.entity_ref.in_(chunk)))  # type: ignore[attr-defined]
+            self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
+            self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
         self._insert("entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
         if pending.updates:
             assignments = ", ".join(f"{column} = {self._mark}" for column in _ENTITY_COLUMNS)
             sql = f"UPDATE entities SET {assignments} WHERE id = {self._mark}"
-            self.connection.exec_driver_sql(sql, pending.updates)  # type: ignore[arg-type]
+            self.connection.exec_driver_sql(sql, pending.updates)
         self._insert("relations", ("source_ref", "type", "target_ref"), pending.relations)
         self._insert("entity_tags", ("entity_ref", "tag"), pending.tags)
 
@@ -232,7 +274,7 @@ class CatalogWriter:
         if rows:
             marks = ", ".join([self._mark] * len(columns))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-            self.connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            self.connection.exec_driver_sql(sql, rows)
 
     def finish(self) -> WriteSummary:
         """Settle contested refs, remove what this source no longer provides, write errors."""
@@ -247,9 +289,9 @@ class CatalogWriter:
         for chunk in _chunks(list(self._file_rows.values()), BATCH):
             paths = [row["path"] for row in chunk]
             self.connection.execute(
-                sa.delete(SourceFile).where(SourceFile.source == self.source, SourceFile.path.in_(paths))  # type: ignore[attr-defined]
+                sa.delete(SOURCE_FILES).where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path.in_(paths))
             )
-            self.connection.execute(sa.insert(SourceFile), chunk)
+            self.connection.execute(sa.insert(SOURCE_FILES), chunk)
         changed = self.summary.added or self.summary.updated or self.summary.removed
         if changed:
             self._refresh_unresolved_warnings()
@@ -269,21 +311,23 @@ class CatalogWriter:
                     )
 
     def _remove_orphans(self) -> None:
-        gone = [ref for ref, stored in self._existing.items() if stored.source == self.source and ref not in self._claimed]
+        gone = [
+            ref for ref, stored in self._existing.items() if stored.source == self.source and ref not in self._claimed
+        ]
         self.summary.removed = len(gone)
         for chunk in _chunks(gone, 500):
-            self.connection.execute(sa.delete(EntityRelation).where(EntityRelation.source_ref.in_(chunk)))  # type: ignore[attr-defined]
-            self.connection.execute(sa.delete(EntityTag).where(EntityTag.entity_ref.in_(chunk)))  # type: ignore[attr-defined]
-            self.connection.execute(sa.delete(Entity).where(Entity.ref.in_(chunk)))  # type: ignore[attr-defined]
+            self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
+            self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
+            self.connection.execute(sa.delete(ENTITIES).where(ENTITIES.c.ref.in_(chunk)))
         vanished = [path for path in self._files if path not in self._seen_files]
         for chunk in _chunks(vanished, 500):
             self.connection.execute(
-                sa.delete(SourceFile).where(SourceFile.source == self.source, SourceFile.path.in_(chunk))  # type: ignore[attr-defined]
+                sa.delete(SOURCE_FILES).where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path.in_(chunk))
             )
             self.connection.execute(
-                sa.delete(ProcessingError).where(
-                    ProcessingError.source == self.source,
-                    ProcessingError.location.in_([location_string(path) for path in chunk]),  # type: ignore[attr-defined]
+                sa.delete(PROCESSING_ERRORS).where(
+                    PROCESSING_ERRORS.c.source == self.source,
+                    PROCESSING_ERRORS.c.location.in_([location_string(path) for path in chunk]),
                 )
             )
 
@@ -293,8 +337,11 @@ class CatalogWriter:
             return
         stored: dict[str, list[tuple[object, ...]]] = {}
         query = sa.select(
-            ProcessingError.location, ProcessingError.line, ProcessingError.entity_ref, ProcessingError.message  # type: ignore[call-overload]
-        ).where(ProcessingError.source == self.source, ProcessingError.severity == ERROR)
+            PROCESSING_ERRORS.c.location,
+            PROCESSING_ERRORS.c.line,
+            PROCESSING_ERRORS.c.entity_ref,
+            PROCESSING_ERRORS.c.message,
+        ).where(PROCESSING_ERRORS.c.source == self.source, PROCESSING_ERRORS.c.severity == ERROR)
         for location, *rest in self.connection.execute(query):
             stored.setdefault(location, []).append(tuple(rest))
         for location, problems in self._problems.items():
@@ -302,29 +349,40 @@ class CatalogWriter:
             if sorted(fresh, key=repr) == sorted(stored.get(location, []), key=repr):
                 continue
             self.connection.execute(
-                sa.delete(ProcessingError).where(
-                    ProcessingError.source == self.source,
-                    ProcessingError.location == location,
-                    ProcessingError.severity == ERROR,
+                sa.delete(PROCESSING_ERRORS).where(
+                    PROCESSING_ERRORS.c.source == self.source,
+                    PROCESSING_ERRORS.c.location == location,
+                    PROCESSING_ERRORS.c.severity == ERROR,
                 )
             )
             if problems:
-                self.connection.execute(sa.insert(ProcessingError), [
-                    {"source": self.source, "location": location, "line": p.line, "entity_ref": p.entity_ref,
-                     "severity": p.severity, "message": p.message, "created_at": self.now} for p in problems
-                ])
+                self.connection.execute(
+                    sa.insert(PROCESSING_ERRORS),
+                    [
+                        {
+                            "source": self.source,
+                            "location": location,
+                            "line": p.line,
+                            "entity_ref": p.entity_ref,
+                            "severity": p.severity,
+                            "message": p.message,
+                            "created_at": self.now,
+                        }
+                        for p in problems
+                    ],
+                )
             path = location.removeprefix("file:")
             stored_file = self._files.get(path)
             if path not in self._file_rows and stored_file is not None and stored_file.has_errors != bool(problems):
                 # Read as unchanged, yet its targets failed to expand: read it again next time.
                 self.connection.execute(
-                    sa.update(SourceFile)
-                    .where(SourceFile.source == self.source, SourceFile.path == path)  # type: ignore[arg-type]
+                    sa.update(SOURCE_FILES)
+                    .where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path == path)
                     .values(has_errors=bool(problems))
                 )
 
     def _refresh_unresolved_warnings(self) -> None:
-        self.connection.execute(sa.delete(ProcessingError).where(ProcessingError.severity == WARNING))
+        self.connection.execute(sa.delete(PROCESSING_ERRORS).where(PROCESSING_ERRORS.c.severity == WARNING))
         self.connection.execute(
             sa.text(
                 "INSERT INTO processing_errors (source, location, line, entity_ref, severity, message, created_at) "
@@ -338,11 +396,11 @@ class CatalogWriter:
 
     def _count_problems(self) -> tuple[int, int]:
         query = (
-            sa.select(ProcessingError.severity, sa.func.count())
-            .where(ProcessingError.source == self.source)
-            .group_by(ProcessingError.severity)
+            sa.select(PROCESSING_ERRORS.c.severity, sa.func.count())
+            .where(PROCESSING_ERRORS.c.source == self.source)
+            .group_by(PROCESSING_ERRORS.c.severity)
         )
-        counts = dict(self.connection.execute(query).all())
+        counts: dict[str, int] = {severity: count for severity, count in self.connection.execute(query)}
         return counts.get(ERROR, 0), counts.get(WARNING, 0)
 
 
@@ -354,6 +412,6 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if value is not None else None
 
 
-def _chunks(items: Sequence[object], size: int) -> Iterator[list[object]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])

@@ -99,3 +99,11 @@ class ProcessingError(SQLModel, table=True):
     severity: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     message: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+# The tables as SQLAlchemy Core sees them, typed, for set-based statements.
+ENTITIES: sa.Table = Entity.__table__  # type: ignore[attr-defined]
+RELATIONS: sa.Table = EntityRelation.__table__  # type: ignore[attr-defined]
+TAGS: sa.Table = EntityTag.__table__  # type: ignore[attr-defined]
+SOURCE_FILES: sa.Table = SourceFile.__table__  # type: ignore[attr-defined]
+PROCESSING_ERRORS: sa.Table = ProcessingError.__table__  # type: ignore[attr-defined]

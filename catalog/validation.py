@@ -349,8 +349,12 @@ def _kind(versions: _Versions, required: str, strings: str = "", lists: str = ""
 
 _CORE = ("backstage.io/v1alpha1", "backstage.io/v1beta1")
 _KINDS: dict[str, _Kind] = {
-    "Component": _kind(_CORE, "type lifecycle owner", "type lifecycle owner system subcomponentOf",
-                       "providesApis consumesApis dependsOn dependencyOf"),
+    "Component": _kind(
+        _CORE,
+        "type lifecycle owner",
+        "type lifecycle owner system subcomponentOf",
+        "providesApis consumesApis dependsOn dependencyOf",
+    ),
     "API": _kind(_CORE, "type lifecycle owner definition", "type lifecycle owner definition system"),
     "Resource": _kind(_CORE, "type owner", "type owner system", "dependsOn dependencyOf"),
     "System": _kind(_CORE, "owner", "owner domain"),
@@ -359,13 +363,23 @@ _KINDS: dict[str, _Kind] = {
     # memberOf became optional upstream (UserEntityV1alpha1: `memberOf?: string[]`).
     "User": _kind(_CORE, "", "", "memberOf", profile=_profile),
     "Location": _kind(_CORE, "", "type target", "targets", presence=_presence),
-    "Template": _kind(("scaffolder.backstage.io/v1beta3",), "type steps", "type owner lifecycle",
-                      steps=_records(("action",), _string), parameters=_parameters, output=_mapping),
+    "Template": _kind(
+        ("scaffolder.backstage.io/v1beta3",),
+        "type steps",
+        "type owner lifecycle",
+        steps=_records(("action",), _string),
+        parameters=_parameters,
+        output=_mapping,
+    ),
 }
 # API spec types served from endpoints rather than a definition (API.v1alpha1.mcp-server and
 # ai-model-server schemas): `remotes` replaces `definition`.
-_REMOTE_API = _kind(_CORE, "type lifecycle owner remotes", "type lifecycle owner system",
-                    remotes=_records(("type", "url"), _non_empty_string, min_items=1))
+_REMOTE_API = _kind(
+    _CORE,
+    "type lifecycle owner remotes",
+    "type lifecycle owner system",
+    remotes=_records(("type", "url"), _non_empty_string, min_items=1),
+)
 _REMOTE_API_TYPES = frozenset({"mcp-server", "ai-model-server"})
 _KINDS_BY_LOWER = {kind.lower(): kind for kind in _KINDS}
 # Placeholders the catalog substitutes before validation; their final value is unknown here.

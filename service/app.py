@@ -48,7 +48,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def context(engine: EngineDep) -> RequestContext:
         return RequestContext(engine)
 
-    graphql = GraphQLRouter(build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = GraphQLRouter(
+        build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None
+    )
     app.include_router(graphql, prefix="/graphql")
 
     @app.get("/healthz", tags=["health"])

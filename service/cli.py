@@ -29,9 +29,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest_cmd = commands.add_parser("ingest", help="read descriptor files, folders or globs into the catalogue")
     ingest_cmd.add_argument("paths", nargs="+", metavar="PATH")
-    ingest_cmd.add_argument("--source", default=None,
-                            help="the source these paths make up; its entities no longer found are removed "
-                            "(default: local)")
+    ingest_cmd.add_argument(
+        "--source",
+        default=None,
+        help="the source these paths make up; its entities no longer found are removed (default: local)",
+    )
     ingest_cmd.add_argument("--workers", type=int, default=None, help="parser processes (default: one per core)")
     ingest_cmd.set_defaults(run=_ingest)
 
@@ -52,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from catalog.workers import WorkerPool, looks_large
+
+    pool = WorkerPool(args.workers)
+    if looks_large(args.paths):
+        pool.warm_up()  # before the imports below: the workers start while SQLAlchemy loads
+
     from catalog.database import create_engine, migrate
     from catalog.ingest import DEFAULT_SOURCE, IngestError, ingest
 
@@ -59,12 +67,12 @@ def _ingest(args: argparse.Namespace) -> int:
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         migrate(engine)
-        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, workers=args.workers,
-                         progress=progress)
+        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, pool=pool, progress=progress)
     except IngestError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
     finally:
+        pool.close()
         if progress:
             progress.close()
         engine.dispose()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
-from sqlalchemy.engine import Engine
 
 from catalog.queries import StoredEntity, entities_by_ref, relations_from
 

@@ -38,8 +38,14 @@ class EntityFilter:
                 except RefError as error:
                     raise bad_input(str(error), argument) from None
         return queries.EntityFilter(
-            kind=self.kind, namespace=self.namespace, type=self.type, lifecycle=self.lifecycle,
-            owner=self.owner, system=self.system, tag=self.tag, search=self.search,
+            kind=self.kind,
+            namespace=self.namespace,
+            type=self.type,
+            lifecycle=self.lifecycle,
+            owner=self.owner,
+            system=self.system,
+            tag=self.tag,
+            search=self.search,
         )
 
 
@@ -124,8 +130,10 @@ class Query:
             raise bad_input(f"after is not a cursor this list returned: {after!r}", "after")
         with info.context.engine.connect() as connection:
             rows, more = queries.error_page(connection, int(key) if key else None, limit, severity)
-        edges = [ProcessingErrorEdge(cursor=encode_cursor(ERROR_CURSOR, row.id), node=ProcessingError(stored=row))
-                 for row in rows]
+        edges = [
+            ProcessingErrorEdge(cursor=encode_cursor(ERROR_CURSOR, row.id), node=ProcessingError(stored=row))
+            for row in rows
+        ]
         return ProcessingErrorConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),

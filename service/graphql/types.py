@@ -106,8 +106,12 @@ class Entity:
     @strawberry.field
     def links(self) -> list[Link]:
         return [
-            Link(url=str(link.get("url")), title=_text(link.get("title")), icon=_text(link.get("icon")),
-                 type=_text(link.get("type")))
+            Link(
+                url=str(link.get("url")),
+                title=_text(link.get("title")),
+                icon=_text(link.get("icon")),
+                type=_text(link.get("type")),
+            )
             for link in self._metadata.get("links") or []
             if isinstance(link, dict)
         ]
@@ -143,7 +147,7 @@ class Entity:
 
     @strawberry.field(description="The descriptor as ingested, with location annotations.")
     def descriptor(self) -> JSON:
-        return self.stored.body
+        return self.stored.body  # type: ignore[return-value]  # JSON is strawberry's alias for any JSON value
 
     @strawberry.field(description="Where the descriptor was read, e.g. file:/path/catalog-info.yaml.")
     def source_location(self) -> str | None:

@@ -16,7 +16,9 @@ from tests.conftest import CORPUS
 if not CORPUS.is_dir():
     pytest.skip(f"shared corpus not found at {CORPUS} (expected beside the repository)", allow_module_level=True)
 
-DESCRIPTORS = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml") and p.name != "validation-vectors.yaml")
+DESCRIPTORS = sorted(
+    p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml") and p.name != "validation-vectors.yaml"
+)
 NOT_YAML_UNTIL_RENDERED = {
     "janus-idp__software-templates/skeletons/catalog-info/catalog-info.yaml",
     "backstage__software-templates/scaffolder-templates/react-ssr-template/skeleton/catalog-info.yaml",
@@ -43,19 +45,25 @@ def _documents(path: Path) -> list[object]:
     return list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
 
 
-def test_the_five_templated_skeletons_are_parse_errors_not_crashes(ingested: dict[str, list[tuple[int | None, str]]]) -> None:
+def test_the_five_templated_skeletons_are_parse_errors_not_crashes(
+    ingested: dict[str, list[tuple[int | None, str]]],
+) -> None:
     parse_errors = {
-        name for name, problems in ingested.items() if any("YAML syntax error" in message for _line, message in problems)
+        name
+        for name, problems in ingested.items()
+        if any("YAML syntax error" in message for _line, message in problems)
     }
     assert parse_errors == NOT_YAML_UNTIL_RENDERED
     for name in NOT_YAML_UNTIL_RENDERED:
         assert all(line is not None and line >= 1 for line, _message in ingested[name])
 
 
-def test_the_intentionally_invalid_component_names_its_fields(ingested: dict[str, list[tuple[int | None, str]]]) -> None:
+def test_the_intentionally_invalid_component_names_its_fields(
+    ingested: dict[str, list[tuple[int | None, str]]],
+) -> None:
     ((line, message),) = ingested[INVALID_COMPONENT]
     assert line == 1
-    assert "\"metadata.name\" is not valid" in message and "found \"invalid component\"" in message
+    assert '"metadata.name" is not valid' in message and 'found "invalid component"' in message
     assert '"metadata.tags.1" is not valid' in message and "go 1.15.3" in message
 
 
@@ -78,7 +86,9 @@ def test_every_valid_document_of_every_parseable_file_is_in_the_catalogue(
     assert len(stored) >= 80
 
 
-def test_a_placeholder_that_cannot_be_read_here_names_the_field(ingested: dict[str, list[tuple[int | None, str]]]) -> None:
+def test_a_placeholder_that_cannot_be_read_here_names_the_field(
+    ingested: dict[str, list[tuple[int | None, str]]],
+) -> None:
     ((_line, demo),) = ingested["backstage__demo/catalog-info.yaml"]
     assert demo.startswith('"spec.definition": Placeholder $text') and "is a URL" in demo
     ((_line, roadie),) = ingested["RoadieHQ__backstage-entity-validator/sample/catalog-info-with-replacement.yml"]

@@ -33,7 +33,9 @@ def component(name: str, owner: str = "team-a", **spec: object) -> str:
     )
 
 
-GROUP = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n"
+GROUP = (
+    "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n"
+)
 
 
 def rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
@@ -58,8 +60,15 @@ def test_the_example_catalogue_ingests_every_kind(engine: Engine) -> None:
 
     kinds = Counter(str(kind) for (kind,) in rows(engine, "SELECT kind FROM entities"))
     assert kinds == {
-        "location": 1, "group": 9, "user": 10, "domain": 3, "system": 5, "template": 3,
-        "component": 13, "api": 5, "resource": 5,
+        "location": 1,
+        "group": 9,
+        "user": 10,
+        "domain": 3,
+        "system": 5,
+        "template": 3,
+        "component": 13,
+        "api": 5,
+        "resource": 5,
     }
     assert (summary.added, summary.errors, summary.warnings) == (54, 0, 1)
     (warning,) = problems(engine, "warning")
@@ -144,8 +153,12 @@ def test_an_entity_moved_to_another_file_keeps_its_identity(engine: Engine, tmp_
 
 
 def test_locations_follow_globs_and_visit_each_file_once(engine: Engine, tmp_path: Path) -> None:
-    location = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n  targets: {targets}\n"
-    write(tmp_path / "all.yaml", location.format(name="root", targets='["./teams.yaml", "./repos/**/catalog-info.yaml"]'))
+    location = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n  targets: {targets}\n"
+    )
+    write(
+        tmp_path / "all.yaml", location.format(name="root", targets='["./teams.yaml", "./repos/**/catalog-info.yaml"]')
+    )
     write(tmp_path / "teams.yaml", GROUP + "---\n" + location.format(name="back", targets='["./all.yaml"]'))
     for name in ("a", "b", "c"):
         write(tmp_path / "repos" / name / "catalog-info.yaml", component(f"svc-{name}"))
@@ -154,15 +167,22 @@ def test_locations_follow_globs_and_visit_each_file_once(engine: Engine, tmp_pat
     summary = ingest(engine, [str(tmp_path / "all.yaml")], workers=0)
 
     assert refs(engine) == {
-        "location:default/root", "location:default/back", "group:default/team-a",
-        "component:default/svc-a", "component:default/svc-b", "component:default/svc-c",
+        "location:default/root",
+        "location:default/back",
+        "group:default/team-a",
+        "component:default/svc-a",
+        "component:default/svc-b",
+        "component:default/svc-c",
     }
     assert (summary.files, summary.errors) == (5, 0)
 
 
 def test_location_annotations_name_the_file_and_the_registered_origin(engine: Engine, tmp_path: Path) -> None:
-    write(tmp_path / "all.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
-          "spec:\n  target: ./svc/catalog-info.yaml\n")
+    write(
+        tmp_path / "all.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
+        "spec:\n  target: ./svc/catalog-info.yaml\n",
+    )
     descriptor = write(tmp_path / "svc" / "catalog-info.yaml", component("svc"))
 
     ingest(engine, [str(tmp_path / "all.yaml")], workers=0)
@@ -176,8 +196,11 @@ def test_location_annotations_name_the_file_and_the_registered_origin(engine: En
 def test_targets_that_climb_out_of_the_root_are_refused(engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "root"
     write(tmp_path / "outside.yaml", component("secret"))
-    write(root / "all.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
-          "spec:\n  targets: [../outside.yaml, ./svc.yaml]\n")
+    write(
+        root / "all.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
+        "spec:\n  targets: [../outside.yaml, ./svc.yaml]\n",
+    )
     write(root / "svc.yaml", GROUP + "---\n" + component("svc"))
 
     summary = ingest(engine, [str(root / "all.yaml")], workers=0)
@@ -195,8 +218,10 @@ def test_a_symlink_out_of_the_root_is_not_read(engine: Engine, tmp_path: Path) -
     secret = write(tmp_path / "elsewhere" / "catalog-info.yaml", component("secret"))
     write(root / "group.yaml", GROUP)
     os.symlink(secret, root / "linked.yaml")
-    write(root / "all.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
-          "spec:\n  target: ./*.yaml\n")
+    write(
+        root / "all.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  target: ./*.yaml\n",
+    )
 
     ingest(engine, [str(root / "all.yaml")], workers=0)
 
@@ -233,8 +258,19 @@ def test_each_bad_input_is_an_error_and_everything_else_ingests(engine: Engine, 
     summary = ingest(engine, [str(tmp_path)], workers=0, max_bytes=4096)
 
     assert refs(engine) == {"group:default/team-a", "component:default/good"}
-    found = {Path(str(location).removeprefix("file:")).name: (line, str(message)) for location, line, _r, message in problems(engine)}
-    assert set(found) == {"syntax.yaml", "list.yaml", "invalid.yaml", "no-owner.yaml", "bomb.yaml", "latin1.yaml", "huge.yaml"}
+    found = {
+        Path(str(location).removeprefix("file:")).name: (line, str(message))
+        for location, line, _r, message in problems(engine)
+    }
+    assert set(found) == {
+        "syntax.yaml",
+        "list.yaml",
+        "invalid.yaml",
+        "no-owner.yaml",
+        "bomb.yaml",
+        "latin1.yaml",
+        "huge.yaml",
+    }
     assert found["syntax.yaml"][0] == 2 and "YAML syntax error" in found["syntax.yaml"][1]
     assert "must be a mapping" in found["list.yaml"][1]
     assert '"metadata.name"' in found["invalid.yaml"][1] and "Bad Name" in found["invalid.yaml"][1]
@@ -249,13 +285,17 @@ def test_a_relation_to_a_missing_entity_is_kept_and_warned_until_it_appears(engi
     write(tmp_path / "svc.yaml", component("svc", dependsOn=["resource:orders-db"]))
     write(tmp_path / "group.yaml", GROUP)
     ingest(engine, [str(tmp_path)], workers=0)
-    assert rows(engine, "SELECT type, target_ref FROM relations WHERE source_ref = 'component:default/svc' "
-                "ORDER BY type") == [("dependsOn", "resource:default/orders-db"), ("ownedBy", "group:default/team-a")]
+    assert rows(
+        engine, "SELECT type, target_ref FROM relations WHERE source_ref = 'component:default/svc' ORDER BY type"
+    ) == [("dependsOn", "resource:default/orders-db"), ("ownedBy", "group:default/team-a")]
     ((_location, _line, entity_ref, message),) = problems(engine, "warning")
     assert entity_ref == "component:default/svc" and "resource:default/orders-db" in str(message)
 
-    write(tmp_path / "db.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata:\n  name: orders-db\n"
-          "spec:\n  type: database\n  owner: team-a\n")
+    write(
+        tmp_path / "db.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata:\n  name: orders-db\n"
+        "spec:\n  type: database\n  owner: team-a\n",
+    )
     ingest(engine, [str(tmp_path)], workers=0)
 
     assert problems(engine, "warning") == []

@@ -10,9 +10,7 @@ import pytest
 from catalog import validation as v
 from catalog.validation import validate_entity
 
-NAME_EXPECTATION = (
-    "a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total"
-)
+NAME_EXPECTATION = "a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total"
 TAG_EXPECTATION = "a string that is sequences of [a-z0-9+#] separated by [-], at most 63 characters in total"
 
 PUBLIC_VALIDATORS = [
@@ -41,18 +39,28 @@ def entity(kind: str, spec: Any, api_version: str = "backstage.io/v1alpha1") -> 
 
 # A minimal valid document per built-in kind, and the spec fields its schema requires.
 MINIMAL: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
-    "Component": (entity("Component", {"type": "service", "lifecycle": "production", "owner": "team-a"}),
-                  ("type", "lifecycle", "owner")),
-    "API": (entity("API", {"type": "openapi", "lifecycle": "production", "owner": "team-a",
-                           "definition": "openapi: 3.0.0"}), ("type", "lifecycle", "owner", "definition")),
+    "Component": (
+        entity("Component", {"type": "service", "lifecycle": "production", "owner": "team-a"}),
+        ("type", "lifecycle", "owner"),
+    ),
+    "API": (
+        entity(
+            "API", {"type": "openapi", "lifecycle": "production", "owner": "team-a", "definition": "openapi: 3.0.0"}
+        ),
+        ("type", "lifecycle", "owner", "definition"),
+    ),
     "Resource": (entity("Resource", {"type": "database", "owner": "team-a"}), ("type", "owner")),
     "System": (entity("System", {"owner": "team-a"}), ("owner",)),
     "Domain": (entity("Domain", {"owner": "team-a"}), ("owner",)),
     "Group": (entity("Group", {"type": "team", "children": []}), ("type", "children")),
     "User": (entity("User", {}), ()),
     "Location": (entity("Location", {}), ()),
-    "Template": (entity("Template", {"type": "service", "steps": [{"action": "fetch:plain"}]},
-                        "scaffolder.backstage.io/v1beta3"), ("type", "steps")),
+    "Template": (
+        entity(
+            "Template", {"type": "service", "steps": [{"action": "fetch:plain"}]}, "scaffolder.backstage.io/v1beta3"
+        ),
+        ("type", "steps"),
+    ),
 }
 REQUIRED_CASES = [(kind, field) for kind, (_, fields) in MINIMAL.items() for field in fields]
 
@@ -92,16 +100,24 @@ def test_trailing_newline_is_not_accepted_like_js_dollar(text):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://foo", "url:https://github.com/x", "mailto:someone@example.com", "https://x.com/a b",
-     "http:foo", "file:///etc/hosts", "xyz://custom-protocol:4444/path",
-     "https:///path"],  # special schemes skip extra slashes: this is https://path/
+    [
+        "http://foo",
+        "url:https://github.com/x",
+        "mailto:someone@example.com",
+        "https://x.com/a b",
+        "http:foo",
+        "file:///etc/hosts",
+        "xyz://custom-protocol:4444/path",
+        "https:///path",
+    ],  # special schemes skip extra slashes: this is https://path/
 )
 def test_url_accepts(url):
     assert v.is_valid_url(url)
 
 
-@pytest.mark.parametrize("url", ["", "abc", "   abc", " http://foo", "http://", "https:///", "http://a b/",
-                                 "1http://foo", "://foo", "foo:"])
+@pytest.mark.parametrize(
+    "url", ["", "abc", "   abc", " http://foo", "http://", "https:///", "http://a b/", "1http://foo", "://foo", "foo:"]
+)
 def test_url_rejects(url):
     assert not v.is_valid_url(url)
 
@@ -167,9 +183,7 @@ def test_invalid_name_message_matches_upstream_wording():
 def test_invalid_tag_message_names_index_and_value():
     doc = copy.deepcopy(MINIMAL["Component"][0])
     doc["metadata"]["tags"] = ["go", "c++", "go 1.15.3"]
-    assert validate_entity(doc) == [
-        f'"metadata.tags.2" is not valid; expected {TAG_EXPECTATION} but found "go 1.15.3"'
-    ]
+    assert validate_entity(doc) == [f'"metadata.tags.2" is not valid; expected {TAG_EXPECTATION} but found "go 1.15.3"']
 
 
 def test_bad_api_version_and_kind_formats():
@@ -296,9 +310,7 @@ def test_each_required_spec_field(kind, field):
     assert validate_entity(doc) == [f'"spec.{field}" is required']
 
 
-@pytest.mark.parametrize(
-    ("kind", "field"), [(k, f) for k, f in REQUIRED_CASES if f not in ("children", "steps")]
-)
+@pytest.mark.parametrize(("kind", "field"), [(k, f) for k, f in REQUIRED_CASES if f not in ("children", "steps")])
 @pytest.mark.parametrize("bad", ["", None, 7, ["x"], {"a": "b"}], ids=repr)
 def test_required_string_fields_must_be_non_empty_strings(kind, field, bad):
     doc = copy.deepcopy(MINIMAL[kind][0])
@@ -323,8 +335,14 @@ def test_unknown_spec_fields_are_kept():
 
 def test_component_optional_fields():
     doc = copy.deepcopy(MINIMAL["Component"][0])
-    doc["spec"].update(system="audio", subcomponentOf="player", providesApis=["a"], consumesApis=[],
-                       dependsOn=["resource:db"], dependencyOf=["component:x"])
+    doc["spec"].update(
+        system="audio",
+        subcomponentOf="player",
+        providesApis=["a"],
+        consumesApis=[],
+        dependsOn=["resource:db"],
+        dependencyOf=["component:x"],
+    )
     assert validate_entity(doc) == []
     doc["spec"].update(system="", providesApis="a", dependsOn=["ok", ""])
     assert validate_entity(doc) == [
@@ -343,8 +361,15 @@ def test_api_definition_may_be_an_unresolved_text_placeholder():
 
 
 def test_mcp_server_api_needs_remotes_instead_of_definition():
-    doc = entity("API", {"type": "mcp-server", "lifecycle": "production", "owner": "team-a",
-                         "remotes": [{"type": "streamable-http", "url": "https://api.example.com/mcp/"}]})
+    doc = entity(
+        "API",
+        {
+            "type": "mcp-server",
+            "lifecycle": "production",
+            "owner": "team-a",
+            "remotes": [{"type": "streamable-http", "url": "https://api.example.com/mcp/"}],
+        },
+    )
     assert validate_entity(doc) == []
     doc["spec"]["remotes"] = []
     assert validate_entity(doc) == ['"spec.remotes" must be a non-empty list']
@@ -356,8 +381,12 @@ def test_mcp_server_api_needs_remotes_instead_of_definition():
 
 def test_group_fields():
     doc = copy.deepcopy(MINIMAL["Group"][0])
-    doc["spec"].update(parent="ops", members=["jdoe"], children=["team-b"],
-                       profile={"displayName": "Team A", "email": "a@example.com", "picture": "https://x/a.png"})
+    doc["spec"].update(
+        parent="ops",
+        members=["jdoe"],
+        children=["team-b"],
+        profile={"displayName": "Team A", "email": "a@example.com", "picture": "https://x/a.png"},
+    )
     assert validate_entity(doc) == []
     doc["spec"].update(children=None, profile={"displayName": ""})
     assert validate_entity(doc) == [
@@ -404,8 +433,12 @@ def test_template_fields():
 
 @pytest.mark.parametrize(
     ("kind", "api_version"),
-    [("Component", "backstage.io/v2"), ("User", "example.com/v1"), ("Template", "backstage.io/v1alpha1"),
-     ("Template", "scaffolder.backstage.io/v1beta2")],
+    [
+        ("Component", "backstage.io/v2"),
+        ("User", "example.com/v1"),
+        ("Template", "backstage.io/v1alpha1"),
+        ("Template", "scaffolder.backstage.io/v1beta2"),
+    ],
 )
 def test_known_kind_with_unknown_api_version_is_an_error(kind, api_version):
     doc = copy.deepcopy(MINIMAL[kind][0])

@@ -69,8 +69,9 @@ def _field_cases() -> list[Any]:
 
 def test_every_field_section_maps_to_a_validator():
     assert FIELD_SECTIONS, "no field sections found in validation-vectors.yaml"
-    unmapped = {name: _upstream_name(sec) for name, sec in FIELD_SECTIONS.items()
-                if _upstream_name(sec) not in VALIDATORS}
+    unmapped = {
+        name: _upstream_name(sec) for name, sec in FIELD_SECTIONS.items() if _upstream_name(sec) not in VALIDATORS
+    }
     assert unmapped == {}
 
 
@@ -165,9 +166,7 @@ def test_listed_non_matches_do_not_match():
 
 # --- real descriptor files -----------------------------------------------------------------------
 
-INVALID_COMPONENT = (
-    CORPUS / "backstage__backstage/packages/catalog-model/examples/components/invalid-component.yaml"
-)
+INVALID_COMPONENT = CORPUS / "backstage__backstage/packages/catalog-model/examples/components/invalid-component.yaml"
 
 
 def _is_templated(path: Path) -> bool:

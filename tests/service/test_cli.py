@@ -24,8 +24,10 @@ SUMMARY = re.compile(
     r"^(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed, "
     r"(?P<errors>\d+) errors, (?P<warnings>\d+) warnings; (?P<files>\d+) files in \d+\.\d\ds$"
 )
-ERROR_LINE = re.compile(r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "
-                        r"(?P<message>.+)$")
+ERROR_LINE = re.compile(
+    r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "
+    r"(?P<message>.+)$"
+)
 
 
 @pytest.fixture
@@ -99,7 +101,9 @@ def test_a_second_ingest_changes_nothing(cli: Path, engine: Engine, capsys: pyte
 def test_ingest_of_a_missing_path_exits_2_and_changes_nothing(
     cli: Path, engine: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path, paths: list[str]
 ) -> None:
-    write(tmp_path / "small" / "team.yaml", """\
+    write(
+        tmp_path / "small" / "team.yaml",
+        """\
 apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata:
@@ -107,7 +111,8 @@ metadata:
 spec:
   type: team
   children: []
-""")
+""",
+    )
     assert main(["ingest", str(tmp_path / "small")]) == 0
     capsys.readouterr()
     before = entity_refs(engine)
@@ -124,7 +129,9 @@ def test_errors_lists_path_line_severity_and_message(
 ) -> None:
     folder = tmp_path / "bad"
     broken = write(folder / "broken.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [oops\n")
-    invalid = write(folder / "invalid.yaml", """\
+    invalid = write(
+        folder / "invalid.yaml",
+        """\
 apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -132,7 +139,8 @@ metadata:
 spec:
   type: service
   lifecycle: production
-""")
+""",
+    )
     assert main(["ingest", str(folder)]) == 0
     assert summary_of(capsys.readouterr().out)["errors"] == 2
 
@@ -162,9 +170,7 @@ def test_errors_by_severity(cli: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "resource:default/legacy-clickstream-db" in match["message"]
 
 
-def test_commands_close_their_connections(
-    cli: Path, engines: list[Engine], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_commands_close_their_connections(cli: Path, engines: list[Engine], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", str(EXAMPLES)]) == 0
     assert main(["errors"]) == 0
     capsys.readouterr()
@@ -185,7 +191,12 @@ def test_the_module_runs_as_a_program(tmp_path: Path) -> None:
     env["STAIRWAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "ingest", str(EXAMPLES)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     summary = summary_of(result.stdout)

@@ -83,37 +83,49 @@ def aware(text: str) -> datetime:
 # --- entity(ref:) ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", [
-    "component:default/clickstream-etl",
-    "Component:clickstream-etl",
-    "component:clickstream-etl",
-    "COMPONENT:Default/Clickstream-ETL",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "component:default/clickstream-etl",
+        "Component:clickstream-etl",
+        "component:clickstream-etl",
+        "COMPONENT:Default/Clickstream-ETL",
+    ],
+)
 def test_entity_by_ref_in_any_case_with_or_without_namespace(client: TestClient, ref: str) -> None:
     found = entity(client, ref)
     assert found is not None
-    assert (found["ref"], found["kind"], found["name"]) == ("component:default/clickstream-etl", "Component",
-                                                            "clickstream-etl")
+    assert (found["ref"], found["kind"], found["name"]) == (
+        "component:default/clickstream-etl",
+        "Component",
+        "clickstream-etl",
+    )
 
 
-@pytest.mark.parametrize("ref", [
-    "component:no-such-thing",
-    "group:clickstream-etl",  # right name, wrong kind
-    "component:elsewhere/clickstream-etl",  # right name, wrong namespace
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "component:no-such-thing",
+        "group:clickstream-etl",  # right name, wrong kind
+        "component:elsewhere/clickstream-etl",  # right name, wrong namespace
+    ],
+)
 def test_missing_entity_is_null_without_errors(client: TestClient, ref: str) -> None:
     assert gql(client, ENTITY, ref=ref) == {"data": {"entity": None}}
 
 
-@pytest.mark.parametrize("ref", [
-    "clickstream-etl",  # no kind
-    "default/clickstream-etl",  # namespace, still no kind
-    "component:",
-    ":clickstream-etl",
-    "component:default/",
-    "/clickstream-etl",
-    "",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "clickstream-etl",  # no kind
+        "default/clickstream-etl",  # namespace, still no kind
+        "component:",
+        ":clickstream-etl",
+        "component:default/",
+        "/clickstream-etl",
+        "",
+    ],
+)
 def test_entity_ref_without_kind_or_malformed_is_bad_user_input(client: TestClient, ref: str) -> None:
     body = gql(client, ENTITY, ref=ref)
     assert body["data"] == {"entity": None}
@@ -149,18 +161,29 @@ def test_component_fields_as_a_portal_shows_them(client: TestClient) -> None:
     }
     assert annotations["backstage.io/managed-by-location"].startswith("file:")
     assert found["links"] == [
-        {"url": "https://grafana.northwind.example.com/d/recommendation-api", "title": "Service dashboard",
-         "icon": "dashboard", "type": None},
-        {"url": "https://runbooks.northwind.example.com/recommendation-api", "title": "Runbook", "icon": "docs",
-         "type": None},
+        {
+            "url": "https://grafana.northwind.example.com/d/recommendation-api",
+            "title": "Service dashboard",
+            "icon": "dashboard",
+            "type": None,
+        },
+        {
+            "url": "https://runbooks.northwind.example.com/recommendation-api",
+            "title": "Runbook",
+            "icon": "docs",
+            "type": None,
+        },
     ]
     assert (found["type"], found["lifecycle"]) == ("service", "production")
     assert found["ownerRef"] == "group:default/recommendations"
     assert found["owner"] == {"ref": "group:default/recommendations", "kind": "Group", "name": "recommendations"}
     assert found["system"] == {"ref": "system:default/recommendation-engine", "kind": "System"}
     assert found["ownedBy"] == [
-        {"type": "ownedBy", "targetRef": "group:default/recommendations",
-         "target": {"ref": "group:default/recommendations"}},
+        {
+            "type": "ownedBy",
+            "targetRef": "group:default/recommendations",
+            "target": {"ref": "group:default/recommendations"},
+        },
     ]
     assert found["spec"] == written["spec"]
     assert found["sourceLocation"] == location
@@ -174,16 +197,24 @@ def test_component_relations_go_both_ways(client: TestClient) -> None:
     relations = {(r["type"], r["targetRef"]): r["target"] for r in found["relations"]}
     assert relations == {
         ("ownedBy", "group:default/recommendations"): {"ref": "group:default/recommendations", "kind": "Group"},
-        ("partOf", "system:default/recommendation-engine"): {"ref": "system:default/recommendation-engine",
-                                                             "kind": "System"},
+        ("partOf", "system:default/recommendation-engine"): {
+            "ref": "system:default/recommendation-engine",
+            "kind": "System",
+        },
         ("dependsOn", "resource:default/feature-store"): {"ref": "resource:default/feature-store", "kind": "Resource"},
-        ("dependsOn", "resource:default/model-registry"): {"ref": "resource:default/model-registry",
-                                                           "kind": "Resource"},
-        ("dependsOn", "component:default/ml-feature-sdk"): {"ref": "component:default/ml-feature-sdk",
-                                                            "kind": "Component"},
+        ("dependsOn", "resource:default/model-registry"): {
+            "ref": "resource:default/model-registry",
+            "kind": "Resource",
+        },
+        ("dependsOn", "component:default/ml-feature-sdk"): {
+            "ref": "component:default/ml-feature-sdk",
+            "kind": "Component",
+        },
         # declared by recommendation-api, seen from here
-        ("dependencyOf", "component:default/recommendation-api"): {"ref": "component:default/recommendation-api",
-                                                                   "kind": "Component"},
+        ("dependencyOf", "component:default/recommendation-api"): {
+            "ref": "component:default/recommendation-api",
+            "kind": "Component",
+        },
     }
     assert len(found["relations"]) == len(relations), "a relation is listed twice"
 
@@ -228,8 +259,13 @@ def test_group_relations_list_what_it_owns_and_who_belongs(client: TestClient) -
 
 
 INVERSE = {
-    "ownedBy": "ownerOf", "partOf": "hasPart", "providesApi": "apiProvidedBy", "consumesApi": "apiConsumedBy",
-    "dependsOn": "dependencyOf", "childOf": "parentOf", "memberOf": "hasMember",
+    "ownedBy": "ownerOf",
+    "partOf": "hasPart",
+    "providesApi": "apiProvidedBy",
+    "consumesApi": "apiConsumedBy",
+    "dependsOn": "dependencyOf",
+    "childOf": "parentOf",
+    "memberOf": "hasMember",
 }
 INVERSE.update({inverse: forward for forward, inverse in list(INVERSE.items())})
 
@@ -238,7 +274,8 @@ def test_every_resolved_relation_has_its_inverse(client: TestClient) -> None:
     page = data(client, "{ entities(first: 500) { edges { node { ref relations { type targetRef } } } } }")
     relations = {
         (edge["node"]["ref"], r["type"], r["targetRef"])
-        for edge in page["entities"]["edges"] for r in edge["node"]["relations"]
+        for edge in page["entities"]["edges"]
+        for r in edge["node"]["relations"]
     }
     present = {edge["node"]["ref"] for edge in page["entities"]["edges"]}
     missing = [(s, t, o) for s, t, o in relations if o in present and (o, INVERSE[t], s) not in relations]
@@ -251,8 +288,10 @@ def test_unresolved_relation_has_a_null_target(client: TestClient) -> None:
     assert found is not None
     targets = {(r["type"], r["targetRef"]): r["target"] for r in found["relations"]}
     assert targets[("dependsOn", "resource:default/legacy-clickstream-db")] is None
-    assert targets[("ownedBy", "group:default/data-engineering")] == {"ref": "group:default/data-engineering",
-                                                                      "kind": "Group"}
+    assert targets[("ownedBy", "group:default/data-engineering")] == {
+        "ref": "group:default/data-engineering",
+        "kind": "Group",
+    }
     assert [ref for (_, ref), target in targets.items() if target is None] == ["resource:default/legacy-clickstream-db"]
 
 
@@ -262,7 +301,10 @@ def test_spec_is_the_spec_as_ingested_with_substitutions(client: TestClient) -> 
     definition = (EXAMPLES / "apis/petstore-openapi.json").read_text("utf-8")
     assert found["spec"]["definition"] == definition
     assert {key: found["spec"][key] for key in ("type", "lifecycle", "owner", "system")} == {
-        "type": "openapi", "lifecycle": "production", "owner": "group:web-experience", "system": "storefront",
+        "type": "openapi",
+        "lifecycle": "production",
+        "owner": "group:web-experience",
+        "system": "storefront",
     }
 
 
@@ -381,38 +423,79 @@ DATA_PLATFORM = [
 ]
 
 FILTERS = [
-    ({"kind": ["API"]}, ["api:default/fraud-scoring-api", "api:default/model-inference-api",
-                         "api:default/petstore-api", "api:default/recommendations-api",
-                         "api:default/transaction-events"]),
-    ({"kind": ["domain", "LOCATION"]}, ["domain:default/personalization", "domain:default/platform",
-                                        "domain:default/risk", "location:default/northwind-catalog"]),
+    (
+        {"kind": ["API"]},
+        [
+            "api:default/fraud-scoring-api",
+            "api:default/model-inference-api",
+            "api:default/petstore-api",
+            "api:default/recommendations-api",
+            "api:default/transaction-events",
+        ],
+    ),
+    (
+        {"kind": ["domain", "LOCATION"]},
+        [
+            "domain:default/personalization",
+            "domain:default/platform",
+            "domain:default/risk",
+            "location:default/northwind-catalog",
+        ],
+    ),
     ({"namespace": "payments"}, []),
-    ({"type": ["SERVICE"]}, ["component:default/fraud-scoring-service", "component:default/model-monitoring-service",
-                             "component:default/model-serving-gateway", "component:default/product-catalog-service",
-                             "component:default/recommendation-api", "template:default/python-fastapi-service"]),
-    ({"type": ["website", "Model"], "kind": ["component"]}, [
-        "component:default/churn-prediction-model", "component:default/experiment-tracker-ui",
-        "component:default/fraud-detection-model", "component:default/ranking-model",
-        "component:default/storefront-web"]),
-    ({"lifecycle": ["Experimental"]}, ["component:default/churn-prediction-model",
-                                       "component:default/experiment-tracker-ui",
-                                       "component:default/model-monitoring-service"]),
+    (
+        {"type": ["SERVICE"]},
+        [
+            "component:default/fraud-scoring-service",
+            "component:default/model-monitoring-service",
+            "component:default/model-serving-gateway",
+            "component:default/product-catalog-service",
+            "component:default/recommendation-api",
+            "template:default/python-fastapi-service",
+        ],
+    ),
+    (
+        {"type": ["website", "Model"], "kind": ["component"]},
+        [
+            "component:default/churn-prediction-model",
+            "component:default/experiment-tracker-ui",
+            "component:default/fraud-detection-model",
+            "component:default/ranking-model",
+            "component:default/storefront-web",
+        ],
+    ),
+    (
+        {"lifecycle": ["Experimental"]},
+        [
+            "component:default/churn-prediction-model",
+            "component:default/experiment-tracker-ui",
+            "component:default/model-monitoring-service",
+        ],
+    ),
     ({"owner": "platform-team"}, PLATFORM_TEAM_OWNS),
     ({"owner": "group:platform-team"}, PLATFORM_TEAM_OWNS),
     ({"owner": "Group:Default/Platform-Team"}, PLATFORM_TEAM_OWNS),
     ({"owner": "user:platform-team"}, []),
     ({"system": "data-platform"}, DATA_PLATFORM),
     ({"system": "System:Data-Platform"}, DATA_PLATFORM),
-    ({"tag": "SPARK"}, ["component:default/clickstream-etl", "component:default/feature-pipeline",
-                        "template:default/batch-data-pipeline"]),
+    (
+        {"tag": "SPARK"},
+        [
+            "component:default/clickstream-etl",
+            "component:default/feature-pipeline",
+            "template:default/batch-data-pipeline",
+        ],
+    ),
     ({"search": "OKAFOR"}, ["user:default/ada.okafor"]),  # name only
     ({"search": "tracker UI"}, ["component:default/experiment-tracker-ui"]),  # title only
     ({"search": "TWO-TOWER"}, ["component:default/ranking-model"]),  # description only
     ({"search": "kserve"}, ["component:default/model-serving-gateway", "template:default/ml-model-service"]),
     ({"search": "ml_"}, []),  # _ and % are not wildcards
     ({"search": "%"}, []),
-    ({"kind": ["Component"], "owner": "platform-team", "lifecycle": ["production"]},
-     ["component:default/ml-feature-sdk", "component:default/model-serving-gateway"]),
+    (
+        {"kind": ["Component"], "owner": "platform-team", "lifecycle": ["production"]},
+        ["component:default/ml-feature-sdk", "component:default/model-serving-gateway"],
+    ),
 ]
 
 
@@ -427,8 +510,7 @@ def test_entities_filter(client: TestClient, entity_filter: dict[str, Any], expe
 def test_namespace_filter_is_case_insensitive(engine: Engine, mini: Path, client: TestClient) -> None:
     ingest(engine, [str(mini)], source="mini", workers=0)
     page = data(client, ENTITY_PAGE, filter={"namespace": "PAYMENTS"})["entities"]
-    assert refs_of(page) == ["component:payments/checkout", "component:payments/ledger",
-                             "group:payments/payments-team"]
+    assert refs_of(page) == ["component:payments/checkout", "component:payments/ledger", "group:payments/payments-team"]
     everything = data(client, ENTITY_PAGE)["entities"]["totalCount"]
     assert data(client, ENTITY_PAGE, filter={"namespace": "default"})["entities"]["totalCount"] == everything - 3
 
@@ -492,7 +574,9 @@ def test_entities_added_while_walking_do_not_repeat_or_shift_pages(
 ) -> None:
     before = refs_of(data(client, ENTITY_PAGE, first=500)["entities"])
     first_page = data(client, ENTITY_PAGE, first=10)["entities"]
-    write(tmp_path / "early" / "a.yaml", """\
+    write(
+        tmp_path / "early" / "a.yaml",
+        """\
 apiVersion: backstage.io/v1alpha1
 kind: API
 metadata:
@@ -502,7 +586,8 @@ spec:
   lifecycle: production
   owner: platform-team
   definition: "openapi: 3.0.0"
-""")
+""",
+    )
     ingest(engine, [str(tmp_path / "early")], source="early", workers=0)  # sorts before the cursor
     after = first_page["pageInfo"]["endCursor"]
     rest = []
@@ -549,7 +634,10 @@ def test_a_garbage_cursor_is_bad_user_input(client: TestClient, after: str) -> N
 def big_catalogue(folder: Path, components: int = 60) -> Path:
     """Components whose owners, systems and dependencies are many, so a bigger page has more to look up."""
     groups, systems = components // 3, components // 6
-    write(folder / "org.yaml", "".join(f"""---
+    write(
+        folder / "org.yaml",
+        "".join(
+            f"""---
 apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata:
@@ -557,16 +645,28 @@ metadata:
 spec:
   type: team
   children: []
-""" for g in range(groups)))
-    write(folder / "systems.yaml", "".join(f"""---
+"""
+            for g in range(groups)
+        ),
+    )
+    write(
+        folder / "systems.yaml",
+        "".join(
+            f"""---
 apiVersion: backstage.io/v1alpha1
 kind: System
 metadata:
   name: sys-{s:02d}
 spec:
   owner: team-{s:02d}
-""" for s in range(systems)))
-    write(folder / "resources.yaml", "".join(f"""---
+"""
+            for s in range(systems)
+        ),
+    )
+    write(
+        folder / "resources.yaml",
+        "".join(
+            f"""---
 apiVersion: backstage.io/v1alpha1
 kind: Resource
 metadata:
@@ -575,9 +675,15 @@ spec:
   type: database
   owner: team-{r % groups:02d}
   system: sys-{r % systems:02d}
-""" for r in range(components)))
+"""
+            for r in range(components)
+        ),
+    )
     for part in range(3):
-        write(folder / f"components-{part}.yaml", "".join(f"""---
+        write(
+            folder / f"components-{part}.yaml",
+            "".join(
+                f"""---
 apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -591,7 +697,10 @@ spec:
   dependsOn:
     - resource:db-{i:02d}
     - component:svc-{(i + 1) % components:02d}
-""" for i in range(part, components, 3)))
+"""
+                for i in range(part, components, 3)
+            ),
+        )
     return folder
 
 
@@ -724,11 +833,14 @@ def test_processing_errors_first_is_capped(client: TestClient) -> None:
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "500" in error["message"]
 
 
-@pytest.mark.parametrize("key", [
-    "\u00b2",  # a digit to str.isdigit(), not to int()
-    "9" * 30,  # beyond any 64-bit id
-    "1.5",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "\u00b2",  # a digit to str.isdigit(), not to int()
+        "9" * 30,  # beyond any 64-bit id
+        "1.5",
+    ],
+)
 def test_processing_errors_crafted_cursor_is_bad_user_input_not_an_internal_error(client: TestClient, key: str) -> None:
     body = gql(client, ERROR_PAGE, after=_b64(f"error:{key}"))
     errors = body.get("errors") or []
@@ -838,7 +950,7 @@ def test_a_query_deeper_than_the_limit_is_refused(client: TestClient, depth: int
 
 
 def test_too_many_aliases_are_refused(client: TestClient) -> None:
-    query = "{ " + " ".join(f"a{i}: entity(ref: \"group:platform-team\") {{ ref }}" for i in range(40)) + " }"
+    query = "{ " + " ".join(f'a{i}: entity(ref: "group:platform-team") {{ ref }}' for i in range(40)) + " }"
     body = gql(client, query)
     assert body.get("data") is None
     assert "aliases" in body["errors"][0]["message"]

@@ -87,7 +87,9 @@ def test_query_fields_keep_their_contract(schema_types: dict[str, dict[str, Any]
     entities_type, entities_args = query["entities"]
     assert entities_type == "EntityConnection!"
     assert {name: arg_type for name, (arg_type, _) in entities_args.items()} == {
-        "filter": "EntityFilter", "first": "Int", "after": "String",
+        "filter": "EntityFilter",
+        "first": "Int",
+        "after": "String",
     }
     assert entities_args["first"][1] == "50"
     assert entities_args["after"][1] in (None, "null")
@@ -134,23 +136,38 @@ def test_entity_fields_keep_their_contract(schema_types: dict[str, dict[str, Any
 def test_connection_and_filter_types_keep_their_contract(schema_types: dict[str, dict[str, Any]]) -> None:
     connection = _fields(schema_types, "EntityConnection")
     assert {name: t for name, (t, _) in connection.items()} == {
-        "edges": "[EntityEdge!]!", "pageInfo": "PageInfo!", "totalCount": "Int!",
+        "edges": "[EntityEdge!]!",
+        "pageInfo": "PageInfo!",
+        "totalCount": "Int!",
     }
     assert {name: t for name, (t, _) in _fields(schema_types, "EntityEdge").items()} == {
-        "cursor": "String!", "node": "Entity!",
+        "cursor": "String!",
+        "node": "Entity!",
     }
     assert {name: t for name, (t, _) in _fields(schema_types, "PageInfo").items()} == {
-        "hasNextPage": "Boolean!", "endCursor": "String",
+        "hasNextPage": "Boolean!",
+        "endCursor": "String",
     }
     assert {name: t for name, (t, _) in _fields(schema_types, "EntityFilter").items()} == {
-        "kind": "[String!]", "namespace": "String", "type": "[String!]", "lifecycle": "[String!]",
-        "owner": "String", "system": "String", "tag": "String", "search": "String",
+        "kind": "[String!]",
+        "namespace": "String",
+        "type": "[String!]",
+        "lifecycle": "[String!]",
+        "owner": "String",
+        "system": "String",
+        "tag": "String",
+        "search": "String",
     }
     relation = _fields(schema_types, "Relation")
     assert {name: relation[name][0] for name in ("type", "targetRef", "target")} == {
-        "type": "String!", "targetRef": "String!", "target": "Entity",
+        "type": "String!",
+        "targetRef": "String!",
+        "target": "Entity",
     }
     error = _fields(schema_types, "ProcessingError")
     assert {name: error[name][0] for name in ("location", "line", "severity", "message")} == {
-        "location": "String!", "line": "Int", "severity": "String!", "message": "String!",
+        "location": "String!",
+        "line": "Int",
+        "severity": "String!",
+        "message": "String!",
     }
