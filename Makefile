@@ -18,11 +18,12 @@ run: install
 	$(BIN)/stairway ingest examples/catalog
 	$(BIN)/stairway serve --host 127.0.0.1 --port 8080 --graphiql
 
-test: install
+test: lint
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check catalog scorecards service tests bench
+	$(BIN)/ruff format --check catalog scorecards service tests bench
 	$(BIN)/mypy catalog scorecards service
 
 schema: install
