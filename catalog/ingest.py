@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand
-from catalog.processing import FileResult, FileTask, Problem, file_hash
+from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
 from catalog.store import CatalogWriter, WriteSummary
 from catalog.tables import utc_now
 from catalog.workers import PARALLEL_THRESHOLD, WorkerPool
@@ -150,7 +150,7 @@ def _follow(targets: list[str], found: _Found, visited: set[str], writer: Catalo
     for target in targets:
         files, problems = expand(target, root)
         if problems:
-            writer.add_problems(found.path, [Problem(f"Location target {message}") for message in problems])
+            writer.add_problems(found.path, [Problem(f"Location target {message}", LOCATION) for message in problems])
         for path in files:
             if path not in visited:
                 visited.add(path)

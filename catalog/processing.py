@@ -27,6 +27,20 @@ MANAGED_BY_ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
 ERROR = "error"
 WARNING = "warning"
 
+# Stable codes for what went wrong, for frontends and for telling apart who manages a record.
+UNREADABLE_FILE = "unreadable-file"
+YAML_ERROR = "yaml-error"
+INVALID_ENTITY = "invalid-entity"
+INVALID_REFERENCE = "invalid-reference"
+PLACEHOLDER = "placeholder"
+LOCATION = "location"
+DUPLICATE_ENTITY = "duplicate-entity"
+ANNOTATION = "annotation"
+UNRESOLVED_RELATION = "unresolved-relation"  # recomputed across the catalogue after every change
+
+# Annotations Backstage reads as location refs (`<type>:<target>`, parseLocationRef).
+LOCATION_REF_ANNOTATIONS = ("backstage.io/source-location", "backstage.io/techdocs-ref")
+
 
 @dataclass(frozen=True, slots=True)
 class FileTask:
@@ -66,6 +80,7 @@ class Problem:
     """A processing error or warning found in a file."""
 
     message: str
+    code: str
     line: int | None = None
     entity_ref: str | None = None
     severity: str = ERROR
@@ -103,18 +118,18 @@ def process_file(task: FileTask) -> FileResult:
         with open(task.path, "rb") as handle:
             data = handle.read(task.max_bytes + 1)
     except OSError as error:
-        return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}")])
+        return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}", UNREADABLE_FILE)])
     result = FileResult(task.path, _digest(data))
     try:
         text = decode(data, task.max_bytes)
     except DocumentError as error:
-        result.problems.append(Problem(error.message, error.line))
+        result.problems.append(Problem(error.message, UNREADABLE_FILE, error.line))
         return result
     root = Root(task.root)
     placeholders = may_have_placeholders(text)
     for document in read_documents(text):
         if isinstance(document, DocumentError):
-            result.problems.append(Problem(document.message, document.line))
+            result.problems.append(Problem(document.message, YAML_ERROR, document.line))
         else:
             _process_document(document, task, root, placeholders, result)
     return result
@@ -130,15 +145,19 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
         try:
             data = substitute(data, task.path, root, task.max_bytes)
         except SubstitutionError as error:
-            result.problems.append(Problem(str(error), line, ref))
+            result.problems.append(Problem(str(error), PLACEHOLDER, line, ref))
             return
         except RecursionError:
-            result.problems.append(Problem("Document nests too deeply to resolve its placeholders", line, ref))
+            result.problems.append(
+                Problem("Document nests too deeply to resolve its placeholders", PLACEHOLDER, line, ref)
+            )
             return
     problems = validate_entity(data)
     if problems:
         subject = ref or "entity"
-        result.problems.append(Problem(f"Policy check failed for {subject}; " + "; ".join(problems), line, ref))
+        result.problems.append(
+            Problem(f"Policy check failed for {subject}; " + "; ".join(problems), INVALID_ENTITY, line, ref)
+        )
         return
     assert isinstance(data, dict) and ref is not None  # validate_entity guarantees the envelope
     metadata: dict[str, object] = data["metadata"]
@@ -147,15 +166,18 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
     namespace = str(metadata.get("namespace") or DEFAULT_NAMESPACE)
     pairs, ref_problems = spec_references(kind, namespace, spec)
     if ref_problems:
-        result.problems.append(Problem(f"Processing failed for {ref}; " + "; ".join(ref_problems), line, ref))
+        result.problems.append(
+            Problem(f"Processing failed for {ref}; " + "; ".join(ref_problems), INVALID_REFERENCE, line, ref)
+        )
         return
     if kind.lower() == "location":
         _collect_targets(spec, task, root, line, ref, result)
+    _check_location_ref_annotations(metadata, line, ref, result)
     body = _stored_body(data, metadata, namespace, task)
     try:
         encoded = _to_json(body)
     except orjson.JSONEncodeError as error:
-        result.problems.append(Problem(f"Entity {ref} cannot be stored as JSON: {error}", line, ref))
+        result.problems.append(Problem(f"Entity {ref} cannot be stored as JSON: {error}", INVALID_ENTITY, line, ref))
         return
     # Interned, the few distinct kinds, types, owners and relation names pickle once per batch
     # instead of once per entity: the parent unpickles every row, on the critical path.
@@ -223,6 +245,32 @@ def _stored_body(
     return data
 
 
+def _check_location_ref_annotations(metadata: Mapping[str, object], line: int, ref: str, result: FileResult) -> None:
+    """Warn (the entity is kept, as upstream keeps it) about annotations Backstage's parseLocationRef
+    will refuse when a plugin reads them, e.g. a source location without its `url:` prefix."""
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict):
+        return
+    for key in LOCATION_REF_ANNOTATIONS:
+        value = annotations.get(key)
+        if value is None:
+            continue
+        problem = location_ref_problem(value)
+        if problem:
+            message = f'"metadata.annotations.{key}" is not a valid location reference: {problem}'
+            result.problems.append(Problem(message, ANNOTATION, line, ref, WARNING))
+
+
+def location_ref_problem(value: str) -> str | None:
+    """Why Backstage's parseLocationRef would refuse this `<type>:<target>` string, or None."""
+    type_, colon, target = value.partition(":")
+    if not colon or not type_.strip() or not target.strip():
+        return f"expected '<type>:<target>', e.g. 'url:https://host/path', but found \"{value}\""
+    if type_.strip() in ("http", "https"):
+        return f"found \"{value}\"; prefix it with 'url:', e.g. 'url:{value}'"
+    return None
+
+
 def _collect_targets(
     spec: Mapping[str, object], task: FileTask, root: Root, line: int, ref: str, result: FileResult
 ) -> None:
@@ -235,6 +283,7 @@ def _collect_targets(
             Problem(
                 f'Location {ref} has type "{kind}"; a local file source follows only "file" locations, '
                 f"so its {len(targets)} target(s) were not read",
+                LOCATION,
                 line,
                 ref,
             )
@@ -244,7 +293,7 @@ def _collect_targets(
         try:
             result.targets.append(resolve_target(target, task.path, root))
         except LocationError as error:
-            result.problems.append(Problem(str(error), line, ref))
+            result.problems.append(Problem(str(error), LOCATION, line, ref))
 
 
 def _ref_of(data: object) -> str | None:

@@ -163,6 +163,7 @@ class StoredError:
     line: int | None
     entity_ref: str | None
     severity: str
+    code: str
     message: str
     created_at: datetime
 
@@ -178,13 +179,14 @@ def error_page(
         PROCESSING_ERRORS.c.line,
         PROCESSING_ERRORS.c.entity_ref,
         PROCESSING_ERRORS.c.severity,
+        PROCESSING_ERRORS.c.code,
         PROCESSING_ERRORS.c.message,
         PROCESSING_ERRORS.c.created_at,
     ).where(*_error_conditions(severity, source))
     if after is not None:
         query = query.where(PROCESSING_ERRORS.c.id > after)
     rows = connection.execute(query.order_by(PROCESSING_ERRORS.c.id).limit(limit + 1)).all()
-    errors = [StoredError(*row[:7], _aware(row[7])) for row in rows[:limit]]
+    errors = [StoredError(*row[:8], _aware(row[8])) for row in rows[:limit]]
     return errors, len(rows) > limit
 
 

@@ -19,7 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from catalog.locations import location_string
-from catalog.processing import ERROR, WARNING, EntityRow, FileResult, Problem
+from catalog.processing import (
+    DUPLICATE_ENTITY,
+    ERROR,
+    UNRESOLVED_RELATION,
+    WARNING,
+    EntityRow,
+    FileResult,
+    Problem,
+)
 from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, SOURCE_FILES, TAGS
 
 BATCH = 1000
@@ -197,13 +205,16 @@ class CatalogWriter:
         holder = self._claimed.get(ref)
         if holder is not None:
             where = "earlier in this file" if holder == location else holder
-            problems.append(Problem(f"Duplicate entity {ref}: already provided {_by(where)}", entity.line, ref))
+            problems.append(
+                Problem(f"Duplicate entity {ref}: already provided {_by(where)}", DUPLICATE_ENTITY, entity.line, ref)
+            )
             return
         existing = self._existing.get(ref)
         if existing is not None and existing.source != self.source:
             problems.append(
                 Problem(
                     f"Duplicate entity {ref}: already provided by source {existing.source!r} at {existing.location}",
+                    DUPLICATE_ENTITY,
                     entity.line,
                     ref,
                 )
@@ -285,7 +296,7 @@ class CatalogWriter:
         self._remove_orphans()
         self._write_problems()
         for row in self._file_rows.values():
-            row["has_errors"] = bool(self._problems.get(location_string(str(row["path"]))))
+            row["has_errors"] = _has_errors(self._problems.get(location_string(str(row["path"])), []))
         for chunk in _chunks(list(self._file_rows.values()), BATCH):
             paths = [row["path"] for row in chunk]
             self.connection.execute(
@@ -307,7 +318,12 @@ class CatalogWriter:
                     self._write(entity, location, self._existing[ref])
                 else:
                     self._problems.setdefault(location, []).append(
-                        Problem(f"Duplicate entity {ref}: already provided {_by(holder)}", entity.line, ref)
+                        Problem(
+                            f"Duplicate entity {ref}: already provided {_by(holder)}",
+                            DUPLICATE_ENTITY,
+                            entity.line,
+                            ref,
+                        )
                     )
 
     def _remove_orphans(self) -> None:
@@ -332,66 +348,64 @@ class CatalogWriter:
             )
 
     def _write_problems(self) -> None:
-        """Replace the errors of every location read in this run, when they differ from what is stored."""
+        """Replace the problems of every location read in this run, when they differ from what is stored.
+
+        Unresolved-relation warnings are not a file's own: `_refresh_unresolved_warnings` keeps them.
+        """
         if not self._problems:
             return
+        table = PROCESSING_ERRORS
+        own = sa.and_(table.c.source == self.source, table.c.code != UNRESOLVED_RELATION)
         stored: dict[str, list[tuple[object, ...]]] = {}
-        query = sa.select(
-            PROCESSING_ERRORS.c.location,
-            PROCESSING_ERRORS.c.line,
-            PROCESSING_ERRORS.c.entity_ref,
-            PROCESSING_ERRORS.c.message,
-        ).where(PROCESSING_ERRORS.c.source == self.source, PROCESSING_ERRORS.c.severity == ERROR)
-        for location, *rest in self.connection.execute(query):
+        columns = (table.c.line, table.c.entity_ref, table.c.severity, table.c.code, table.c.message)
+        for location, *rest in self.connection.execute(sa.select(table.c.location, *columns).where(own)):
             stored.setdefault(location, []).append(tuple(rest))
         for location, problems in self._problems.items():
-            fresh = [(p.line, p.entity_ref, p.message) for p in problems]
+            fresh = [(p.line, p.entity_ref, p.severity, p.code, p.message) for p in problems]
             if sorted(fresh, key=repr) == sorted(stored.get(location, []), key=repr):
                 continue
-            self.connection.execute(
-                sa.delete(PROCESSING_ERRORS).where(
-                    PROCESSING_ERRORS.c.source == self.source,
-                    PROCESSING_ERRORS.c.location == location,
-                    PROCESSING_ERRORS.c.severity == ERROR,
-                )
-            )
+            self.connection.execute(sa.delete(table).where(own, table.c.location == location))
             if problems:
-                self.connection.execute(
-                    sa.insert(PROCESSING_ERRORS),
-                    [
-                        {
-                            "source": self.source,
-                            "location": location,
-                            "line": p.line,
-                            "entity_ref": p.entity_ref,
-                            "severity": p.severity,
-                            "message": p.message,
-                            "created_at": self.now,
-                        }
-                        for p in problems
-                    ],
-                )
+                rows = [
+                    {
+                        "source": self.source,
+                        "location": location,
+                        "line": p.line,
+                        "entity_ref": p.entity_ref,
+                        "severity": p.severity,
+                        "code": p.code,
+                        "message": p.message,
+                        "created_at": self.now,
+                    }
+                    for p in problems
+                ]
+                self.connection.execute(sa.insert(table), rows)
             path = location.removeprefix("file:")
             stored_file = self._files.get(path)
-            if path not in self._file_rows and stored_file is not None and stored_file.has_errors != bool(problems):
+            if (
+                path not in self._file_rows
+                and stored_file is not None
+                and stored_file.has_errors != _has_errors(problems)
+            ):
                 # Read as unchanged, yet its targets failed to expand: read it again next time.
                 self.connection.execute(
                     sa.update(SOURCE_FILES)
                     .where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path == path)
-                    .values(has_errors=bool(problems))
+                    .values(has_errors=_has_errors(problems))
                 )
 
     def _refresh_unresolved_warnings(self) -> None:
-        self.connection.execute(sa.delete(PROCESSING_ERRORS).where(PROCESSING_ERRORS.c.severity == WARNING))
+        self.connection.execute(sa.delete(PROCESSING_ERRORS).where(PROCESSING_ERRORS.c.code == UNRESOLVED_RELATION))
         self.connection.execute(
             sa.text(
-                "INSERT INTO processing_errors (source, location, line, entity_ref, severity, message, created_at) "
-                "SELECT e.source, e.location, e.line, r.source_ref, :severity, "
-                "'Relation ' || r.type || ' to ' || r.target_ref || ' is unresolved: no such entity in the catalogue', "
-                ":now FROM relations r JOIN entities e ON e.ref = r.source_ref "
+                "INSERT INTO processing_errors"
+                " (source, location, line, entity_ref, severity, code, message, created_at)"
+                " SELECT e.source, e.location, e.line, r.source_ref, :severity, :code,"
+                " 'Relation ' || r.type || ' to ' || r.target_ref || ' is unresolved: no such entity in the catalogue',"
+                " :now FROM relations r JOIN entities e ON e.ref = r.source_ref "
                 "WHERE NOT EXISTS (SELECT 1 FROM entities t WHERE t.ref = r.target_ref)"
             ),
-            {"severity": WARNING, "now": self.now},
+            {"severity": WARNING, "code": UNRESOLVED_RELATION, "now": self.now},
         )
 
     def _count_problems(self) -> tuple[int, int]:
@@ -402,6 +416,11 @@ class CatalogWriter:
         )
         counts: dict[str, int] = {severity: count for severity, count in self.connection.execute(query)}
         return counts.get(ERROR, 0), counts.get(WARNING, 0)
+
+
+def _has_errors(problems: Iterable[Problem]) -> bool:
+    """Whether a file must be read again next time: errors may clear when other files change."""
+    return any(problem.severity == ERROR for problem in problems)
 
 
 def _by(where: str) -> str:

@@ -97,6 +97,7 @@ class ProcessingError(SQLModel, table=True):
     line: int | None = Field(default=None)
     entity_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
     severity: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    code: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # e.g. yaml-error, invalid-entity
     message: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 

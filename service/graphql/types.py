@@ -203,6 +203,14 @@ class ProcessingError:
     def severity(self) -> str:
         return self.stored.severity
 
+    @strawberry.field(
+        description="What kind of problem, stable for frontends: yaml-error, invalid-entity, "
+        "invalid-reference, duplicate-entity, location, placeholder, unreadable-file, annotation, "
+        "unresolved-relation."
+    )
+    def code(self) -> str:
+        return self.stored.code
+
     @strawberry.field
     def message(self) -> str:
         return self.stored.message

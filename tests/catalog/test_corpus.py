@@ -100,3 +100,17 @@ def test_the_same_component_twice_is_reported_as_a_duplicate(ingested: dict[str,
     assert [message for _line, message in problems] == [
         "Duplicate entity component:default/sample-service-5: already provided earlier in this file"
     ]
+
+
+def test_roadies_invalid_sample_warns_about_the_source_location_it_breaks(engine: Engine) -> None:
+    invalid = CORPUS / "RoadieHQ__backstage-entity-validator/sample/invalid-catalog-info.yml"
+    ingest(engine, [str(invalid)], workers=0)
+
+    with engine.connect() as connection:
+        query = "SELECT severity, entity_ref, message FROM processing_errors WHERE code = 'annotation'"
+        ((severity, entity_ref, message),) = connection.execute(sa.text(query)).all()
+        stored = connection.execute(sa.text("SELECT ref FROM entities")).scalars().all()
+    assert (severity, entity_ref) == ("warning", "component:default/sample-service-5")
+    assert message.startswith('"metadata.annotations.backstage.io/source-location" is not a valid location reference')
+    assert "prefix it with 'url:'" in message
+    assert stored == ["component:default/sample-service-5"]  # upstream keeps it too; plugins fail later

@@ -335,3 +335,21 @@ def test_worker_processes_ingest_the_same_catalogue(engine: Engine, tmp_path: Pa
 
     assert (summary.added, summary.errors, summary.warnings) == (ingest_module.PARALLEL_THRESHOLD + 21, 0, 0)
     assert len(rows(engine, "SELECT 1 FROM relations WHERE type = 'ownedBy'")) == ingest_module.PARALLEL_THRESHOLD + 20
+
+
+def test_annotation_warnings_survive_unchanged_re_ingests_and_clear_when_fixed(engine: Engine, tmp_path: Path) -> None:
+    annotated = component("svc").replace(
+        "metadata:\n", "metadata:\n  annotations:\n    backstage.io/source-location: https://git.example/svc\n"
+    )
+    descriptor = write(tmp_path / "svc.yaml", annotated)
+    write(tmp_path / "group.yaml", GROUP)
+    ingest(engine, [str(tmp_path)], workers=0)
+    write(tmp_path / "db.yaml", component("other", dependsOn=["resource:missing-db"]))  # unresolved: recomputed
+
+    ingest(engine, [str(tmp_path)], workers=0)
+
+    codes = sorted(str(code) for (code,) in rows(engine, "SELECT code FROM processing_errors"))
+    assert codes == ["annotation", "unresolved-relation"]
+    descriptor.write_text(annotated.replace("https://", "url:https://"), encoding="utf-8")
+    ingest(engine, [str(tmp_path)], workers=0)
+    assert [code for (code,) in rows(engine, "SELECT code FROM processing_errors")] == ["unresolved-relation"]

@@ -53,7 +53,7 @@ ERROR_PAGE = """
 query Errors($first: Int, $after: String, $severity: String) {
   processingErrors(first: $first, after: $after, severity: $severity) {
     totalCount
-    edges { cursor node { location line entityRef severity message source createdAt } }
+    edges { cursor node { location line entityRef severity code message source createdAt } }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -789,13 +789,13 @@ def test_processing_errors_name_file_line_and_field(engine: Engine, bad_folder: 
     by_location = {(n["location"], n["severity"]): n for n in nodes}
     broken = by_location[("file:" + str(bad_folder / "broken.yaml"), "error")]
     assert broken["line"] == 6  # where the parser gave up
-    assert "YAML" in broken["message"]
+    assert "YAML" in broken["message"] and broken["code"] == "yaml-error"
     invalid = by_location[("file:" + str(bad_folder / "invalid.yaml"), "error")]
     assert (invalid["line"], invalid["entityRef"]) == (10, "component:default/no-lifecycle")
-    assert "spec.lifecycle" in invalid["message"]
+    assert "spec.lifecycle" in invalid["message"] and invalid["code"] == "invalid-entity"
     warning = by_location[("file:" + str(bad_folder / "invalid.yaml"), "warning")]
     assert (warning["line"], warning["entityRef"]) == (1, "component:default/fine-one")
-    assert "group:default/nobody-team" in warning["message"]
+    assert "group:default/nobody-team" in warning["message"] and warning["code"] == "unresolved-relation"
     assert {n["source"] for n in nodes} == {"local"}
     assert all(aware(n["createdAt"]) for n in nodes)
 

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=True),
         sa.Column("entity_ref", sa.String(length=512), nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
