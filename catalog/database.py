@@ -29,6 +29,7 @@ def create_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _tune_sqlite)
+        sa.event.listen(engine, "begin", _begin_sqlite)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
@@ -40,6 +41,13 @@ def _tune_sqlite(connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk index inserts thrash the 2 MiB default
     cursor.close()
+    # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE, so DDL such as an
+    # ingest's DROP INDEX would commit on its own. Take over: SQLAlchemy's begin emits BEGIN.
+    connection.isolation_level = None  # type: ignore[attr-defined]
+
+
+def _begin_sqlite(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def migrate(engine: Engine) -> None:

@@ -16,8 +16,10 @@ if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends o
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 # A document whose aliases expand past this many nodes is an alias bomb ("billion laughs"):
-# real descriptors have a few hundred nodes.
+# real descriptors have a few hundred nodes. Long strings count one node per 64 characters, so
+# aliasing a large string many times is caught too (at most about 6 MB of expanded text).
 MAX_EXPANDED_NODES = 100_000
+SCALAR_CHARS_PER_NODE = 64
 
 
 class DescriptorLoader(yaml.CSafeLoader):
@@ -192,13 +194,16 @@ def _construct_plain(node: yaml.Node, loader: DescriptorLoader) -> object:
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
-    """How many nodes the document would have with every alias expanded (stops past `limit`)."""
+    """How many nodes the document would have with every alias expanded (stops past `limit`);
+    long scalars weigh one node per SCALAR_CHARS_PER_NODE characters."""
     key = id(node)
     if key in memo:
         return memo[key]
     memo[key] = limit + 1  # a node met again while being sized is a recursive alias
     size = 1
-    if isinstance(node, yaml.SequenceNode):
+    if isinstance(node, yaml.ScalarNode):
+        size += len(node.value) // SCALAR_CHARS_PER_NODE
+    elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             size += _expanded_size(item, memo, limit)
             if size > limit:

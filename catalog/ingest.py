@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
-from catalog.locations import Root, expand
+from catalog.locations import Root, expand, static_prefix
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
 from catalog.store import CatalogWriter, WriteSummary
 from catalog.tables import utc_now
@@ -82,7 +82,7 @@ def ingest(
                 by_path = {found.path: found for found in frontier}
                 for result in pool.run(_unchanged_first(frontier, writer, max_bytes)):
                     found = by_path[result.path]
-                    writer.apply(result, found.root, found.origin)
+                    writer.apply(result)
                     targets = writer.stored_targets(result.path) if result.unchanged else result.targets
                     discovered = list(_follow(targets, found, visited, writer))
                     next_round.extend(discovered)
@@ -130,7 +130,9 @@ def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
     for argument in paths:
         absolute = os.path.abspath(argument)
         if glob.has_magic(argument):
-            root = Root.of(_static_dir(absolute))
+            if not os.path.isdir(static_prefix(absolute)):
+                raise IngestError(f"{argument}: no such folder {static_prefix(absolute)}; nothing was ingested")
+            root = Root.of(static_prefix(absolute))
         elif os.path.isdir(absolute):
             root = Root.of(absolute)
         elif os.path.isfile(absolute):
@@ -138,8 +140,10 @@ def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
         else:
             raise IngestError(f"{argument}: no such file or folder; nothing was ingested")
         files, problems = expand(absolute, root)
-        if problems and not files:
-            raise IngestError(f"{argument}: {problems[0]}; nothing was ingested")
+        if not files:
+            # Most likely a typo; taken literally it would empty the source.
+            reason = problems[0] if problems else "matches no descriptor files (*.yaml, *.yml)"
+            raise IngestError(f"{argument}: {reason}; nothing was ingested")
         for path in files:
             yield _Found(path, root.path, absolute)
 
@@ -155,11 +159,3 @@ def _follow(targets: list[str], found: _Found, visited: set[str], writer: Catalo
             if path not in visited:
                 visited.add(path)
                 yield _Found(path, found.root, found.origin)
-
-
-def _static_dir(pattern: str) -> str:
-    parts = pattern.split(os.sep)
-    for index, part in enumerate(parts):
-        if glob.has_magic(part):
-            return os.sep.join(parts[:index]) or os.sep
-    return os.path.dirname(pattern)

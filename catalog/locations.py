@@ -41,7 +41,7 @@ def resolve_target(target: object, location_file: str, root: Root) -> str:
         raise LocationError(f'Location target "{target}" is a URL; a file location only reads local paths')
     path = target.removeprefix("file:")
     path = os.path.normpath(os.path.join(os.path.dirname(location_file), path))
-    if not root.contains(_static_prefix(path)):
+    if not root.contains(static_prefix(path)):
         raise LocationError(f'Location target "{target}" resolves outside the ingested root {root.path}')
     return path
 
@@ -53,7 +53,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
     tens of thousands of files cost milliseconds. Hidden files and folders are skipped, as glob does.
     """
     if glob.has_magic(pattern):
-        top = _static_prefix(pattern)
+        top = static_prefix(pattern)
         relative = os.path.relpath(pattern, top)
         matcher = _glob_regex(relative).fullmatch
         descends = os.sep in relative
@@ -76,6 +76,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
     top = os.path.abspath(top)
     cut = len(top.rstrip(os.sep)) + 1  # entry.path[cut:] is the path relative to top
     folders = [top]
+    entered = {os.path.realpath(top)}  # folders reached through symlinks: each once, so cycles end
     while folders:
         folder = folders.pop()
         try:
@@ -86,16 +87,24 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_symlink() and not root.contains(entry.path):
-                if (descends and entry.is_dir()) or matcher(entry.path[cut:]):
-                    problems.append(
-                        f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read"
-                    )
-                continue
-            if entry.is_dir():
-                folders.append(entry.path)
-            elif entry.is_file() and matcher(entry.path[cut:]):
-                files.append(entry.path)
+            try:
+                linked = entry.is_symlink()
+                if linked and not root.contains(entry.path):
+                    if (descends and entry.is_dir()) or matcher(entry.path[cut:]):
+                        problems.append(
+                            f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read"
+                        )
+                    continue
+                if entry.is_dir():
+                    real = os.path.realpath(entry.path) if linked else None
+                    if real is None or real not in entered:
+                        folders.append(entry.path)
+                        if real is not None:
+                            entered.add(real)
+                elif entry.is_file() and matcher(entry.path[cut:]):
+                    files.append(entry.path)
+            except OSError as error:  # e.g. a symlink loop
+                problems.append(f"{entry.path}: {error.strerror}")
     files.sort()
     return files, problems
 
@@ -137,7 +146,7 @@ def _glob_part(part: str) -> str:
     return "".join(regex)
 
 
-def _static_prefix(path: str) -> str:
+def static_prefix(path: str) -> str:
     """The part of a path before its first glob character."""
     parts = path.split(os.sep)
     for index, part in enumerate(parts):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from sys import intern
@@ -102,9 +105,18 @@ def start_worker() -> None:
     """Set up a worker process (it lives here so a worker imports nothing but the parsing modules).
 
     Parsed documents and rows are acyclic: reference counting frees them, and the cyclic
-    collector's passes over millions of young objects only cost time.
+    collector's passes over millions of young objects only cost time. A worker also leaves as
+    soon as its parent is gone (killed mid-ingest), instead of lingering as an orphan.
     """
     gc.disable()
+    parent = os.getppid()
+
+    def leave_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=leave_with_parent, name="parent-watch", daemon=True).start()
 
 
 def process_files(tasks: list[FileTask]) -> list[FileResult]:
@@ -179,6 +191,10 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
     except orjson.JSONEncodeError as error:
         result.problems.append(Problem(f"Entity {ref} cannot be stored as JSON: {error}", INVALID_ENTITY, line, ref))
         return
+    too_big = _column_problem(metadata, spec, pairs)
+    if too_big:
+        result.problems.append(Problem(f"Entity {ref} cannot be stored: {too_big}", INVALID_ENTITY, line, ref))
+        return
     # Interned, the few distinct kinds, types, owners and relation names pickle once per batch
     # instead of once per entity: the parent unpickles every row, on the critical path.
     pairs = sorted({(intern(relation), intern(target)) for relation, target in pairs})
@@ -243,6 +259,33 @@ def _stored_body(
     data.pop("relations", None)
     data.pop("status", None)
     return data
+
+
+# Column sizes of the entities and relations tables (catalog/tables.py).
+MAX_SPEC_VALUE = 255
+MAX_REF = 512
+
+
+def _column_problem(
+    metadata: Mapping[str, object], spec: Mapping[str, object], pairs: list[tuple[str, str]]
+) -> str | None:
+    """What would not fit the indexed columns: PostgreSQL refuses over-long values and NUL characters
+    where SQLite takes them, and one refused row would fail the whole ingest."""
+    values: list[tuple[str, object, int]] = [
+        ("spec.type", spec.get("type"), MAX_SPEC_VALUE),
+        ("spec.lifecycle", spec.get("lifecycle"), MAX_SPEC_VALUE),
+        ("metadata.title", metadata.get("title"), 0),
+        ("metadata.description", metadata.get("description"), 0),
+    ]
+    values += [(f"reference {target[:40]!r}...", target, MAX_REF) for _relation, target in pairs]
+    for where, value, limit in values:
+        if not isinstance(value, str):
+            continue
+        if limit and len(value) > limit:
+            return f'"{where}" is longer than {limit} characters'
+        if "\x00" in value:
+            return f'"{where}" contains a NUL character'
+    return None
 
 
 def _check_location_ref_annotations(metadata: Mapping[str, object], line: int, ref: str, result: FileResult) -> None:

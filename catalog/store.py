@@ -22,8 +22,11 @@ from catalog.locations import location_string
 from catalog.processing import (
     DUPLICATE_ENTITY,
     ERROR,
+    MAX_REF,
+    UNREADABLE_FILE,
     UNRESOLVED_RELATION,
     WARNING,
+    YAML_ERROR,
     EntityRow,
     FileResult,
     Problem,
@@ -31,6 +34,7 @@ from catalog.processing import (
 from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, SOURCE_FILES, TAGS
 
 BATCH = 1000
+UNREADABLE = (UNREADABLE_FILE, YAML_ERROR)
 
 
 T = TypeVar("T")
@@ -129,7 +133,9 @@ class CatalogWriter:
         self._refs_by_location: dict[str, list[str]] = {}
         self._files: dict[str, KnownFile] = {}
         self._load()
-        self._deferred_indexes = self._defer_indexes() if not self._existing else []
+        # Only on SQLite: PostgreSQL's DROP INDEX would lock readers out until the ingest commits.
+        bulk_load = not self._existing and dialect.name == "sqlite"
+        self._deferred_indexes = self._defer_indexes() if bulk_load else []
 
     def _load(self) -> None:
         entities = sa.select(
@@ -173,32 +179,37 @@ class CatalogWriter:
         """Attach problems found outside the file itself (e.g. while expanding its targets)."""
         self._problems.setdefault(location_string(path), []).extend(problems)
 
-    def apply(self, result: FileResult, root: str, origin: str) -> None:
+    def apply(self, result: FileResult) -> None:
         """Record what one file yielded."""
         location = location_string(result.path)
         self._seen_files.add(result.path)
         self.summary.files += 1
         if result.unchanged:
-            for ref in self._refs_by_location.get(location, ()):
-                self._claimed.setdefault(ref, location)
-                self.summary.unchanged += 1
+            self._keep(location)
             return
         problems = self._problems.setdefault(location, [])
         problems.extend(result.problems)
         stored = self._files.get(result.path)
-        targets = orjson.dumps(result.targets).decode()
-        row = {
-            "source": self.source,
-            "path": result.path,
-            "content_hash": result.content_hash,
-            "targets": targets,
-            "root": root,
-            "origin": origin,
-        }
         if stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
-            self._file_rows[result.path] = row
+            self._file_rows[result.path] = {
+                "source": self.source,
+                "path": result.path,
+                "content_hash": result.content_hash,
+                "targets": orjson.dumps(result.targets).decode(),
+            }
         for entity in result.entities:
             self._claim(entity, location, problems)
+        if any(problem.code in UNREADABLE for problem in result.problems):
+            # The file could not be read whole (a YAML syntax error, an I/O error): what it provided
+            # before stays, with its uid and firstSeenAt, until it reads cleanly again, as in Backstage.
+            self._keep(location)
+
+    def _keep(self, location: str) -> None:
+        """Keep the entities a location provided last time that nothing else has claimed."""
+        for ref in self._refs_by_location.get(location, ()):
+            if ref not in self._claimed:
+                self._claimed[ref] = location
+                self.summary.unchanged += 1
 
     def _claim(self, entity: EntityRow, location: str, problems: list[Problem]) -> None:
         ref = entity.ref
@@ -371,10 +382,10 @@ class CatalogWriter:
                         "source": self.source,
                         "location": location,
                         "line": p.line,
-                        "entity_ref": p.entity_ref,
+                        "entity_ref": _storable(p.entity_ref, MAX_REF),
                         "severity": p.severity,
                         "code": p.code,
-                        "message": p.message,
+                        "message": _storable(p.message),
                         "created_at": self.now,
                     }
                     for p in problems
@@ -416,6 +427,14 @@ class CatalogWriter:
         )
         counts: dict[str, int] = {severity: count for severity, count in self.connection.execute(query)}
         return counts.get(ERROR, 0), counts.get(WARNING, 0)
+
+
+def _storable(text: str | None, limit: int | None = None) -> str | None:
+    """Text that PostgreSQL will store: no NUL characters, cut to the column's size."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\0")
+    return text[: limit - 3] + "..." if limit and len(text) > limit else text
 
 
 def _has_errors(problems: Iterable[Problem]) -> bool:

@@ -80,8 +80,6 @@ class SourceFile(SQLModel, table=True):
     path: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
     content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     targets: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON list of paths and globs
-    root: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    origin: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     has_errors: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
 
 

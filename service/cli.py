@@ -7,6 +7,7 @@ this module, and each should stay small.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -56,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest(args: argparse.Namespace) -> int:
     from catalog.workers import WorkerPool, looks_large
 
+    # On SIGTERM, unwind like Ctrl-C: the transaction rolls back and the workers are told to go.
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(143))
     pool = WorkerPool(args.workers)
     if looks_large(args.paths):
         pool.warm_up()  # before the imports below: the workers start while SQLAlchemy loads

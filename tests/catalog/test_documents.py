@@ -427,3 +427,20 @@ def test_an_ampersand_elsewhere_in_the_file_does_not_change_the_values(text):
     with_anchor = _outcome(documents(text + "note: &n x\n"))
 
     assert without == with_ampersand == with_anchor
+
+
+def test_aliases_of_a_large_string_are_refused_like_an_alias_bomb():
+    big = "x" * 200_000
+    text = f"a: &big {big}\nb: [{', '.join(['*big'] * 40)}]\n---\nc: 3\n"  # 8 MB once expanded
+
+    results = documents(text)
+
+    assert isinstance(results[0], DocumentError) and "alias bomb" in results[0].message
+    assert isinstance(results[1], Document) and results[1].data == {"c": 3}
+
+
+def test_a_large_string_aliased_a_few_times_loads():
+    big = "x" * 20_000
+    (result,) = documents(f"a: &big {big}\nb: [*big, *big]\n")
+
+    assert isinstance(result, Document) and result.data["b"] == [big, big]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from catalog import ingest as ingest_module
+from catalog import store as store_module
 from catalog.ingest import IngestError, ingest
 from tests.conftest import EXAMPLES, StatementCounter
 
@@ -353,3 +354,108 @@ def test_annotation_warnings_survive_unchanged_re_ingests_and_clear_when_fixed(e
     descriptor.write_text(annotated.replace("https://", "url:https://"), encoding="utf-8")
     ingest(engine, [str(tmp_path)], workers=0)
     assert [code for (code,) in rows(engine, "SELECT code FROM processing_errors")] == ["unresolved-relation"]
+
+
+def indexes(engine: Engine) -> set[str]:
+    inspector = sa.inspect(engine)
+    return {
+        str(index["name"])
+        for table in ("entities", "relations", "entity_tags")
+        for index in inspector.get_indexes(table)
+    }
+
+
+def test_a_first_ingest_that_fails_changes_nothing_not_even_indexes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "group.yaml", GROUP)
+    before = indexes(engine)
+
+    def fail(_self: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_module.CatalogWriter, "_remove_orphans", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(engine, [str(tmp_path)], workers=0)
+    monkeypatch.undo()
+
+    assert indexes(engine) == before
+    assert refs(engine) == set()
+    assert ingest(engine, [str(tmp_path)], workers=0).added == 1
+
+
+def test_a_file_that_stops_parsing_keeps_its_entities_until_it_is_fixed(engine: Engine, tmp_path: Path) -> None:
+    write(tmp_path / "group.yaml", GROUP)
+    descriptor = write(tmp_path / "svc.yaml", component("svc"))
+    ingest(engine, [str(tmp_path)], workers=0)
+    ((uid, first_seen),) = rows(engine, "SELECT uid, first_seen_at FROM entities WHERE name = 'svc'")
+    descriptor.write_text(component("svc") + "  broken: [\n", encoding="utf-8")
+
+    broken = ingest(engine, [str(tmp_path)], workers=0)
+    descriptor.write_text(component("svc"), encoding="utf-8")
+    fixed = ingest(engine, [str(tmp_path)], workers=0)
+
+    assert (broken.removed, broken.errors, fixed.added, fixed.errors) == (0, 1, 0, 0)
+    assert rows(engine, "SELECT uid, first_seen_at FROM entities WHERE name = 'svc'") == [(uid, first_seen)]
+
+
+def test_a_symlink_loop_inside_the_folder_is_walked_once(engine: Engine, tmp_path: Path) -> None:
+    write(tmp_path / "cat" / "sub" / "svc.yaml", GROUP + "---\n" + component("svc"))
+    os.symlink(tmp_path / "cat", tmp_path / "cat" / "sub" / "up")
+    os.symlink(".", tmp_path / "cat" / "self")
+
+    summary = ingest(engine, [str(tmp_path / "cat")], workers=0)
+
+    assert refs(engine) == {"group:default/team-a", "component:default/svc"}
+    assert summary.errors == 0
+
+
+@pytest.mark.parametrize("argument", ["typo/**/*.yaml", "empty", "empty/*.yaml"])
+def test_an_argument_that_matches_nothing_is_refused_and_changes_nothing(
+    engine: Engine, tmp_path: Path, argument: str
+) -> None:
+    write(tmp_path / "group.yaml", GROUP)
+    ingest(engine, [str(tmp_path)], workers=0)
+    (tmp_path / "empty").mkdir()
+
+    with pytest.raises(IngestError, match="nothing was ingested"):
+        ingest(engine, [str(tmp_path / argument)], workers=0)
+
+    assert refs(engine) == {"group:default/team-a"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"type": "t" * 300}, '"spec.type" is longer than 255 characters'),
+        ({"owner": "group:" + "o" * 600}, "is longer than 512 characters"),
+    ],
+)
+def test_values_too_large_for_the_columns_are_an_error_for_that_entity_only(
+    engine: Engine, tmp_path: Path, spec: dict[str, str], message: str
+) -> None:
+    write(tmp_path / "group.yaml", GROUP)
+    write(tmp_path / "big.yaml", component("big", **spec))
+
+    summary = ingest(engine, [str(tmp_path)], workers=0)
+
+    assert refs(engine) == {"group:default/team-a"}
+    (problem,) = problems(engine)
+    assert message in str(problem[3])
+    assert summary.errors == 1
+
+
+def test_nul_characters_and_huge_names_become_errors_not_a_failed_ingest(engine: Engine, tmp_path: Path) -> None:
+    write(tmp_path / "group.yaml", GROUP)
+    write(tmp_path / "nul.yaml", component("nul").replace("  description: the nul service", '  title: "a\\0b"'))
+    write(tmp_path / "tag.yaml", component("tagged").replace("metadata:\n", 'metadata:\n  tags: ["bad\\0tag"]\n'))
+    write(tmp_path / "long.yaml", component("n" * 600))
+
+    summary = ingest(engine, [str(tmp_path)], workers=0)
+
+    assert refs(engine) == {"group:default/team-a"}
+    assert summary.errors == 3
+    found = {str(message) for *_rest, message in problems(engine)}
+    assert any('"metadata.title" contains a NUL character' in message for message in found)
+    assert all("\x00" not in message for message in found)
+    assert all(len(str(entity_ref or "")) <= 512 for _l, _n, entity_ref, _m in problems(engine))

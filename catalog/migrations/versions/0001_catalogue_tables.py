@@ -89,8 +89,6 @@ def upgrade() -> None:
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("targets", sa.Text(), nullable=False),
-        sa.Column("root", sa.Text(), nullable=False),
-        sa.Column("origin", sa.Text(), nullable=False),
         sa.Column("has_errors", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("source", "path"),
     )
