@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+import asyncio
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from catalog.queries import StoredEntity, entities_by_ref, relations_from
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class RequestContext(BaseContext):
@@ -23,12 +30,20 @@ class RequestContext(BaseContext):
         for entity in entities:
             self.entities.prime(entity.ref, entity)
 
+    async def read(self, query: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read query on a connection in a worker thread, so the event loop (and /healthz)
+        stays responsive while the database works."""
+
+        def run() -> T:
+            with self.engine.connect() as connection:
+                return query(connection, *args, **kwargs)
+
+        return await asyncio.to_thread(run)
+
     async def _load_entities(self, refs: list[str]) -> list[StoredEntity | None]:
-        with self.engine.connect() as connection:
-            found = entities_by_ref(connection, refs)
+        found = await self.read(entities_by_ref, refs)
         return [found.get(ref) for ref in refs]
 
     async def _load_relations(self, refs: list[str]) -> list[list[tuple[str, str]]]:
-        with self.engine.connect() as connection:
-            found = relations_from(connection, refs)
+        found = await self.read(relations_from, refs)
         return [found[ref] for ref in refs]

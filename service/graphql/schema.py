@@ -10,6 +10,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from catalog import queries
 from catalog.refs import RefError, parse_ref
 from service.graphql.context import RequestContext
+from service.graphql.cost import QueryCostLimiter
 from service.graphql.errors import MaskUnexpectedErrors, bad_input
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.types import Entity, PageInfo, ProcessingError
@@ -62,9 +63,8 @@ class EntityConnection:
     filter: strawberry.Private[queries.EntityFilter | None]
 
     @strawberry.field(description="How many entities match the filter, across all pages.")
-    def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
-        with info.context.engine.connect() as connection:
-            return queries.entity_count(connection, self.filter)
+    async def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
+        return await info.context.read(queries.entity_count, self.filter)
 
 
 @strawberry.type
@@ -80,9 +80,8 @@ class ProcessingErrorConnection:
     severity: strawberry.Private[str | None]
 
     @strawberry.field
-    def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
-        with info.context.engine.connect() as connection:
-            return queries.error_count(connection, self.severity)
+    async def total_count(self, info: strawberry.Info[RequestContext, None]) -> int:
+        return await info.context.read(queries.error_count, self.severity)
 
 
 @strawberry.type
@@ -97,7 +96,7 @@ class Query:
         return Entity(stored=stored) if stored is not None else None
 
     @strawberry.field(description="Entities in reference order, filtered, a page at a time.")
-    def entities(
+    async def entities(
         self,
         info: strawberry.Info[RequestContext, None],
         filter: EntityFilter | None = None,
@@ -106,8 +105,9 @@ class Query:
     ) -> EntityConnection:
         limit = page_size(first)
         query_filter = filter.to_query() if filter else None
-        with info.context.engine.connect() as connection:
-            rows, more = queries.entity_page(connection, query_filter, decode_cursor(ENTITY_CURSOR, after), limit)
+        rows, more = await info.context.read(
+            queries.entity_page, query_filter, decode_cursor(ENTITY_CURSOR, after), limit
+        )
         info.context.remember(rows)
         edges = [EntityEdge(cursor=encode_cursor(ENTITY_CURSOR, row.ref), node=Entity(stored=row)) for row in rows]
         return EntityConnection(
@@ -117,7 +117,7 @@ class Query:
         )
 
     @strawberry.field(description="Processing errors and warnings, oldest first.")
-    def processing_errors(
+    async def processing_errors(
         self,
         info: strawberry.Info[RequestContext, None],
         first: int | None = 50,
@@ -128,8 +128,7 @@ class Query:
         key = decode_cursor(ERROR_CURSOR, after)
         if key is not None and not ERROR_KEY.fullmatch(key):
             raise bad_input(f"after is not a cursor this list returned: {after!r}", "after")
-        with info.context.engine.connect() as connection:
-            rows, more = queries.error_page(connection, int(key) if key else None, limit, severity)
+        rows, more = await info.context.read(queries.error_page, int(key) if key else None, limit, severity)
         edges = [
             ProcessingErrorEdge(cursor=encode_cursor(ERROR_CURSOR, row.id), node=ProcessingError(stored=row))
             for row in rows
@@ -152,6 +151,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=2000),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            QueryCostLimiter,  # after ValidationCache: prices only queries that validated
             MaskUnexpectedErrors,
         ],
     )

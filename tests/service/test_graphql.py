@@ -956,6 +956,25 @@ def test_too_many_aliases_are_refused(client: TestClient) -> None:
     assert "aliases" in body["errors"][0]["message"]
 
 
+FAN_OUT = "{ entities(first: $n) { edges { node { ref relations { target { relations { target { ref } } } } } } } }"
+
+
+def test_a_query_that_fans_out_to_too_many_objects_is_refused_before_it_runs(client: TestClient) -> None:
+    body = gql(client, "query Fan($n: Int) " + FAN_OUT, n=200)
+
+    assert body.get("data") is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["cost"] > error["extensions"]["maxCost"] == 50_000
+    assert "too expensive" in error["message"]
+
+
+def test_the_same_shape_on_a_small_page_runs(client: TestClient) -> None:
+    assert "errors" not in gql(client, "query Fan($n: Int) " + FAN_OUT, n=10)
+    page = "{ entities(first: 500) { edges { node { ref owner { ref } system { ref } relations { target { ref } } } } } }"
+    assert "errors" not in gql(client, page)
+
+
 def test_a_malformed_query_is_an_error_not_a_crash(client: TestClient) -> None:
     response = client.post("/graphql", json={"query": "{ entities(first: ) {"})
     assert response.status_code in (200, 400)
