@@ -971,7 +971,7 @@ def test_a_query_that_fans_out_to_too_many_objects_is_refused_before_it_runs(cli
 
 def test_the_same_shape_on_a_small_page_runs(client: TestClient) -> None:
     assert "errors" not in gql(client, "query Fan($n: Int) " + FAN_OUT, n=10)
-    page = "{ entities(first: 500) { edges { node { ref owner { ref } system { ref } relations { target { ref } } } } } }"
+    page = "{ entities(first: 500) { edges { node { ref owner { ref } relations { target { ref } } } } } }"
     assert "errors" not in gql(client, page)
 
 
