@@ -146,6 +146,15 @@ def _glob_part(part: str) -> str:
     return "".join(regex)
 
 
+def optional_pattern(path: str) -> str:
+    """A target for `presence: optional`: a glob matching just `path`, so that its absence is no
+    error (a glob that matches nothing is not one) while it is followed when it exists."""
+    if glob.has_magic(path) or path[-1] in "[]":
+        return path
+    escaped = glob.escape(path)
+    return f"{escaped[:-1]}[{escaped[-1]}]"
+
+
 def static_prefix(path: str) -> str:
     """The part of a path before its first glob character."""
     parts = path.split(os.sep)

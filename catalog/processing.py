@@ -19,7 +19,7 @@ from typing import NamedTuple
 import orjson
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_documents
-from catalog.locations import LocationError, Root, location_string, resolve_target
+from catalog.locations import LocationError, Root, location_string, optional_pattern, resolve_target
 from catalog.refs import DEFAULT_NAMESPACE, entity_ref
 from catalog.relations import spec_references
 from catalog.substitutions import SubstitutionError, may_have_placeholders, substitute
@@ -332,11 +332,14 @@ def _collect_targets(
             )
         )
         return
+    optional = spec.get("presence") == "optional"
     for target in targets:
         try:
-            result.targets.append(resolve_target(target, task.path, root))
+            path = resolve_target(target, task.path, root)
         except LocationError as error:
             result.problems.append(Problem(str(error), LOCATION, line, ref))
+            continue
+        result.targets.append(optional_pattern(path) if optional else path)
 
 
 def _ref_of(data: object) -> str | None:

@@ -58,15 +58,6 @@ SPEC_FIELDS: dict[str, tuple[SpecField, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Relation:
-    """A directed relation `source --type--> target`, both as canonical refs."""
-
-    source: str
-    type: str
-    target: str
-
-
 def spec_references(kind: str, namespace: str, spec: Mapping[str, object]) -> tuple[list[tuple[str, str]], list[str]]:
     """The (relation type, target ref) pairs an entity's spec declares, and problems with them."""
     pairs: list[tuple[str, str]] = []
@@ -85,15 +76,3 @@ def spec_references(kind: str, namespace: str, spec: Mapping[str, object]) -> tu
                 continue
             pairs.append((spec_field.relation, target))
     return pairs, problems
-
-
-def relations_of(ref: str, pairs: list[tuple[str, str]]) -> list[Relation]:
-    """Every relation an entity emits: each declared pair and its inverse, without repeats."""
-    seen: set[Relation] = set()
-    out: list[Relation] = []
-    for relation_type, target in pairs:
-        for relation in (Relation(ref, relation_type, target), Relation(target, INVERSE[relation_type], ref)):
-            if relation not in seen:
-                seen.add(relation)
-                out.append(relation)
-    return out

@@ -459,3 +459,18 @@ def test_nul_characters_and_huge_names_become_errors_not_a_failed_ingest(engine:
     assert any('"metadata.title" contains a NUL character' in message for message in found)
     assert all("\x00" not in message for message in found)
     assert all(len(str(entity_ref or "")) <= 512 for _l, _n, entity_ref, _m in problems(engine))
+
+
+def test_an_optional_location_target_may_be_missing(engine: Engine, tmp_path: Path) -> None:
+    write(
+        tmp_path / "all.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\n"
+        "spec:\n  presence: optional\n  targets: [./missing.yaml, ./svc.yaml]\n",
+    )
+    write(tmp_path / "svc.yaml", GROUP)
+
+    summary = ingest(engine, [str(tmp_path / "all.yaml")], workers=0)
+
+    assert (summary.added, summary.errors) == (2, 0)
+    write(tmp_path / "missing.yaml", component("late"))
+    assert ingest(engine, [str(tmp_path / "all.yaml")], workers=0).added == 1

@@ -715,3 +715,12 @@ def test_deep_nesting_in_a_file_with_placeholders_is_a_problem_not_a_crash(root:
     assert [row.ref for row in result.entities] == ["component:default/fine"]
     assert len(result.problems) == 1
     assert isinstance(result.problems[0], Problem)
+
+
+def test_the_same_reference_written_several_ways_is_one_relation(root: Path):
+    spec = '  providesApis: [orders, Orders, "api:default/orders", "API:ORDERS"]\n'
+    path = write(root / "c.yaml", component(extra_spec=spec))
+
+    (row,) = process(path, root).entities
+
+    assert row.relations == [("ownedBy", "group:default/team-a"), ("providesApi", "api:default/orders")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.refs import RefError, canonical_ref, entity_ref, parse_ref
-from catalog.relations import INVERSE, Relation, relations_of, spec_references
+from catalog.relations import INVERSE, spec_references
 
 # Each built-in kind's spec fields, a value written without kind or namespace, and the
 # (relation, target) pair Backstage's BuiltinKindsEntityProcessor derives from it.
@@ -204,59 +204,18 @@ def test_inverse_covers_every_relation_a_spec_field_can_emit():
         ("User", {"memberOf": ["a"]}, "memberOf", "hasMember"),
     ],
 )
-def test_relations_of_emits_both_directions(kind, spec, forward, backward):
-    ref = entity_ref(kind, "default", "me")
+def test_each_declared_relation_has_its_inverse(kind, spec, forward, backward):
     pairs, _ = spec_references(kind, "default", spec)
-    (target,) = [t for _, t in pairs]
 
-    relations = relations_of(ref, pairs)
-
-    assert relations == [Relation(ref, forward, target), Relation(target, backward, ref)]
+    assert [relation for relation, _target in pairs] == [forward]
+    assert (INVERSE[forward], INVERSE[backward]) == (backward, forward)
 
 
-def test_component_owner_relations_read_like_backstage():
-    ref = "component:default/svc"
+def test_component_owner_and_system_read_like_backstage():
     pairs, _ = spec_references("Component", "default", {"owner": "team-a", "system": "payments"})
 
-    assert [(r.source, r.type, r.target) for r in relations_of(ref, pairs)] == [
-        ("component:default/svc", "ownedBy", "group:default/team-a"),
-        ("group:default/team-a", "ownerOf", "component:default/svc"),
-        ("component:default/svc", "partOf", "system:default/payments"),
-        ("system:default/payments", "hasPart", "component:default/svc"),
-    ]
-
-
-def test_duplicate_references_collapse_to_one_relation_each_way():
-    ref = "component:default/svc"
-    pairs, problems = spec_references(
-        "Component", "default", {"providesApis": ["orders", "Orders", "api:default/orders", "API:ORDERS"]}
-    )
-
-    relations = relations_of(ref, pairs)
-
-    assert problems == []
-    assert relations == [
-        Relation(ref, "providesApi", "api:default/orders"),
-        Relation("api:default/orders", "apiProvidedBy", ref),
-    ]
-
-
-def test_same_target_through_different_relations_is_kept():
-    ref = "component:default/svc"
-    pairs = [("dependsOn", "component:default/x"), ("dependencyOf", "component:default/x")]
-
-    relations = relations_of(ref, pairs)
-
-    assert relations == [
-        Relation(ref, "dependsOn", "component:default/x"),
-        Relation("component:default/x", "dependencyOf", ref),
-        Relation(ref, "dependencyOf", "component:default/x"),
-        Relation("component:default/x", "dependsOn", ref),
-    ]
-
-
-def test_no_pairs_no_relations():
-    assert relations_of("component:default/svc", []) == []
+    assert pairs == [("ownedBy", "group:default/team-a"), ("partOf", "system:default/payments")]
+    assert [INVERSE[relation] for relation, _target in pairs] == ["ownerOf", "hasPart"]
 
 
 # --- refs used by the relations -------------------------------------------------------------------
