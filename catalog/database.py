@@ -36,6 +36,7 @@ def create_engine(url: str | None = None) -> Engine:
 
 def _tune_sqlite(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA page_size=8192")  # new files only: fewer, fuller pages for ~1 KB rows
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
