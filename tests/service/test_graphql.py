@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.database import create_engine
 from catalog.ingest import ingest
+from catalog.relations import INVERSE  # its pairs are checked one by one in tests/catalog/test_relations.py
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import EXAMPLES, StatementCounter
@@ -256,18 +257,6 @@ def test_group_relations_list_what_it_owns_and_who_belongs(client: TestClient) -
     ]
     assert all(r["target"] == {"ref": r["targetRef"], "kind": r["target"]["kind"]} for r in group["relations"])
     assert group["ownedBy"] == []
-
-
-INVERSE = {
-    "ownedBy": "ownerOf",
-    "partOf": "hasPart",
-    "providesApi": "apiProvidedBy",
-    "consumesApi": "apiConsumedBy",
-    "dependsOn": "dependencyOf",
-    "childOf": "parentOf",
-    "memberOf": "hasMember",
-}
-INVERSE.update({inverse: forward for forward, inverse in list(INVERSE.items())})
 
 
 def test_every_resolved_relation_has_its_inverse(client: TestClient) -> None:
