@@ -113,7 +113,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def _unchanged_first(frontier: list[_Found], writer: CatalogWriter, max_bytes: int) -> Iterator[FileTask | FileResult]:
     """Results for files whose content hash is unchanged (hashed here: no worker needed), then tasks.
 
-    A re-ingest of an unchanged catalogue therefore never starts a worker process.
+    A re-ingest of an unchanged catalogue therefore sends no work to the worker processes.
     """
     tasks = []
     for found in frontier:
