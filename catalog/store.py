@@ -215,21 +215,14 @@ class CatalogWriter:
         ref = entity.ref
         holder = self._claimed.get(ref)
         if holder is not None:
-            where = "earlier in this file" if holder == location else holder
             problems.append(
-                Problem(f"Duplicate entity {ref}: already provided {_by(where)}", DUPLICATE_ENTITY, entity.line, ref)
+                _duplicate(ref, "earlier in this file" if holder == location else f"by {holder}", entity.line)
             )
             return
         existing = self._existing.get(ref)
         if existing is not None and existing.source != self.source:
-            problems.append(
-                Problem(
-                    f"Duplicate entity {ref}: already provided by source {existing.source!r} at {existing.location}",
-                    DUPLICATE_ENTITY,
-                    entity.line,
-                    ref,
-                )
-            )
+            where = f"by source {existing.source!r} at {existing.location}"
+            problems.append(_duplicate(ref, where, entity.line))
             return
         if existing is not None and existing.location != location:
             # The location that holds it keeps it if it still provides it; decided in finish().
@@ -280,9 +273,7 @@ class CatalogWriter:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, _Pending()
-        for chunk in _chunks(pending.replaced, 500):
-            self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
-            self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
+        self._delete_side_rows(pending.replaced)
         self._insert("entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
         if pending.updates:
             assignments = ", ".join(f"{column} = {self._mark}" for column in _ENTITY_COLUMNS)
@@ -290,6 +281,12 @@ class CatalogWriter:
             self.connection.exec_driver_sql(sql, pending.updates)
         self._insert("relations", ("source_ref", "type", "target_ref"), pending.relations)
         self._insert("entity_tags", ("entity_ref", "tag"), pending.tags)
+
+    def _delete_side_rows(self, refs: list[str]) -> None:
+        """Remove the relations and tags these entities declared (before rewriting or removing them)."""
+        for chunk in _chunks(refs, 500):
+            self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
+            self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
 
     def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
         """Insert tuples straight through the driver: the hot path of a cold ingest."""
@@ -328,23 +325,15 @@ class CatalogWriter:
                     holder = self._claimed[ref] = location
                     self._write(entity, location, self._existing[ref])
                 else:
-                    self._problems.setdefault(location, []).append(
-                        Problem(
-                            f"Duplicate entity {ref}: already provided {_by(holder)}",
-                            DUPLICATE_ENTITY,
-                            entity.line,
-                            ref,
-                        )
-                    )
+                    self._problems.setdefault(location, []).append(_duplicate(ref, f"by {holder}", entity.line))
 
     def _remove_orphans(self) -> None:
         gone = [
             ref for ref, stored in self._existing.items() if stored.source == self.source and ref not in self._claimed
         ]
         self.summary.removed = len(gone)
+        self._delete_side_rows(gone)
         for chunk in _chunks(gone, 500):
-            self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
-            self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
             self.connection.execute(sa.delete(ENTITIES).where(ENTITIES.c.ref.in_(chunk)))
         vanished = [path for path in self._files if path not in self._seen_files]
         for chunk in _chunks(vanished, 500):
@@ -442,8 +431,9 @@ def _has_errors(problems: Iterable[Problem]) -> bool:
     return any(problem.severity == ERROR for problem in problems)
 
 
-def _by(where: str) -> str:
-    return where if where.startswith("earlier") else f"by {where}"
+def _duplicate(ref: str, where: str, line: int) -> Problem:
+    """The error for a second provider of an entity; `where` says who provides it already."""
+    return Problem(f"Duplicate entity {ref}: already provided {where}", DUPLICATE_ENTITY, line, ref)
 
 
 def _lower(value: str | None) -> str | None:
