@@ -182,19 +182,20 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
             Problem(f"Processing failed for {ref}; " + "; ".join(ref_problems), INVALID_REFERENCE, line, ref)
         )
         return
-    if kind.lower() == "location":
-        _collect_targets(spec, task, root, line, ref, result)
-    _check_location_ref_annotations(metadata, line, ref, result)
+    too_big = _column_problem(metadata, spec, pairs)
+    if too_big:
+        result.problems.append(Problem(f"Entity {ref} cannot be stored: {too_big}", INVALID_ENTITY, line, ref))
+        return
     body = _stored_body(data, metadata, namespace, task)
     try:
         encoded = _to_json(body)
     except orjson.JSONEncodeError as error:
         result.problems.append(Problem(f"Entity {ref} cannot be stored as JSON: {error}", INVALID_ENTITY, line, ref))
         return
-    too_big = _column_problem(metadata, spec, pairs)
-    if too_big:
-        result.problems.append(Problem(f"Entity {ref} cannot be stored: {too_big}", INVALID_ENTITY, line, ref))
-        return
+    # Only an entity that will be stored gets warnings, and only a stored Location is followed.
+    _check_location_ref_annotations(metadata, line, ref, result)
+    if kind.lower() == "location":
+        _collect_targets(spec, task, root, line, ref, result)
     # Interned, the few distinct kinds, types, owners and relation names pickle once per batch
     # instead of once per entity: the parent unpickles every row, on the critical path.
     pairs = sorted({(intern(relation), intern(target)) for relation, target in pairs})
