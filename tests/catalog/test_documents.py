@@ -416,6 +416,9 @@ def _outcome(results: list[Document | DocumentError]) -> object:
         "1: x\n1.5: y\ntrue: z\n~: n\n",
         "a: !!bool True\nb: !!bool false\n",
         "a: !!bool yes\nb: !!bool on\n",
+        "a:\n  <<: {p: 1}\n  q: [1, '2', \"3\", null, '', 0x1F, 0o17, .inf]\n",
+        "'<<': quoted\nb: ! 12\nc: !!map {d: 1}\nd: !!seq [1, two]\ne:\nf: |\n  block\n",
+        "? !!str x\n: y\n? 7\n: z\n",
     ],
     ids=repr,
 )
