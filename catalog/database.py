@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,7 +40,7 @@ def create_engine(url: str | None = None) -> Engine:
 def _tune_sqlite(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA page_size=8192")  # new files only: fewer, fuller pages for ~1 KB rows
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _set_journal_mode(cursor, "WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk index inserts thrash the 2 MiB default
@@ -49,6 +52,37 @@ def _tune_sqlite(connection: object, _record: object) -> None:
 
 def _begin_sqlite(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN")
+
+
+def _set_journal_mode(cursor: sqlite3.Cursor, mode: str) -> bool:
+    """Switch the file's journal mode; False when another connection holds it open (a later one switches)."""
+    try:
+        row = cursor.execute(f"PRAGMA journal_mode={mode}").fetchone()
+    except sqlite3.OperationalError:  # "database is locked": WAL comes and goes only with one connection
+        return False
+    return str(row[0]).upper() == mode
+
+
+@contextmanager
+def bulk_load_journal(connection: sa.Connection) -> Iterator[None]:
+    """On SQLite, while a whole catalogue is written into empty tables, a rollback journal instead of the WAL.
+
+    In WAL mode every page is written twice, to the log and at the checkpoint into the file; a
+    rollback journal saves only pages that existed before, and an empty catalogue has almost none.
+    Readers meanwhile see the empty catalogue, as they would in WAL mode. Call it outside a
+    transaction; when another connection has the file open, nothing changes. WAL comes back after.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    switched = _set_journal_mode(cursor, "DELETE")
+    try:
+        yield
+    finally:
+        if switched:
+            _set_journal_mode(cursor, "WAL")
+        cursor.close()
 
 
 def migrate(engine: Engine) -> None:

@@ -11,15 +11,16 @@ import glob
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from catalog.database import bulk_load_journal
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand, static_prefix
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
-from catalog.store import CatalogWriter, WriteSummary
+from catalog.store import CatalogWriter, WriteSummary, catalogue_is_empty
 from catalog.tables import utc_now
 from catalog.workers import PARALLEL_THRESHOLD, WorkerPool
 
@@ -70,7 +71,7 @@ def ingest(
     """
     started = time.perf_counter()
     first_round = list(_starting_points(paths))
-    with _cyclic_gc_paused(), engine.begin() as connection:
+    with _cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
             visited = {found.path for found in first_round}
@@ -95,6 +96,13 @@ def ingest(
                 frontier = next_round
         summary = writer.finish()
     return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
+
+
+def _first_load_journal(connection: Connection) -> AbstractContextManager[None]:
+    """Into an empty catalogue, the journal that writes each page once (see bulk_load_journal)."""
+    empty = catalogue_is_empty(connection)
+    connection.rollback()  # the check's own transaction: the journal changes only outside one
+    return bulk_load_journal(connection) if empty else nullcontext()
 
 
 @contextmanager

@@ -109,6 +109,11 @@ def _ordered_uid() -> str:
 _random = random.Random(os.urandom(16))
 
 
+def catalogue_is_empty(connection: Connection) -> bool:
+    """Whether no source has stored an entity yet: the next ingest is a first, bulk load."""
+    return connection.execute(sa.select(ENTITIES.c.id).limit(1)).first() is None
+
+
 class CatalogWriter:
     """Applies a source's file results inside one transaction on `connection`."""
 

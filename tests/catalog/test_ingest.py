@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from catalog import ingest as ingest_module
 from catalog import store as store_module
+from catalog.database import create_engine, migrate
 from catalog.ingest import IngestError, ingest
 from tests.conftest import EXAMPLES, StatementCounter
 
@@ -474,3 +476,67 @@ def test_an_optional_location_target_may_be_missing(engine: Engine, tmp_path: Pa
     assert (summary.added, summary.errors) == (2, 0)
     write(tmp_path / "missing.yaml", component("late"))
     assert ingest(engine, [str(tmp_path / "all.yaml")], workers=0).added == 1
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def journal_mode(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+def log_bytes(tmp_path: Path) -> int:
+    log = tmp_path / "catalogue.db-wal"
+    return log.stat().st_size if log.exists() else 0
+
+
+def test_a_first_load_into_sqlite_skips_the_write_ahead_log_and_leaves_wal_mode_on(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    catalogue = tmp_path / "catalogue"
+    write(catalogue / "all.yaml", GROUP + "---\n" + component("svc"))
+
+    first = ingest(sqlite_engine, [str(catalogue)], workers=0)
+    assert (first.added, log_bytes(tmp_path), journal_mode(sqlite_engine)) == (2, 0, "wal")
+
+    write(catalogue / "all.yaml", GROUP + "---\n" + component("svc", lifecycle="experimental"))
+    second = ingest(sqlite_engine, [str(catalogue)], workers=0)
+    assert second.updated == 1
+    assert log_bytes(tmp_path) > 0  # later ingests write through the log, so readers never wait
+
+
+def test_a_first_load_while_a_reader_holds_the_file_stays_in_wal_mode(sqlite_engine: Engine, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue"
+    write(catalogue / "all.yaml", GROUP + "---\n" + component("svc"))
+    reader = create_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+    with reader.connect() as held:  # e.g. `stairway serve` on the same file
+        assert held.exec_driver_sql("SELECT count(*) FROM entities").scalar() == 0
+        held.commit()
+
+        summary = ingest(sqlite_engine, [str(catalogue)], workers=0)
+
+        assert held.exec_driver_sql("SELECT count(*) FROM entities").scalar() == 2
+    reader.dispose()
+    assert (summary.added, journal_mode(sqlite_engine)) == (2, "wal")
+    assert log_bytes(tmp_path) > 0
+
+
+def test_a_failed_first_load_into_sqlite_leaves_wal_mode_on(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "catalogue" / "group.yaml", GROUP)
+
+    def fail(_self: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_module.CatalogWriter, "_remove_orphans", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(sqlite_engine, [str(tmp_path / "catalogue")], workers=0)
+
+    assert (refs(sqlite_engine), journal_mode(sqlite_engine)) == (set(), "wal")
