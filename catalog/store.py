@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -132,7 +132,7 @@ class CatalogWriter:
         self._claimed: dict[str, str] = {}  # ref -> location that provides it in this run
         self._contenders: dict[str, list[tuple[str, EntityRow]]] = {}
         self._problems: dict[str, list[Problem]] = {}  # location -> problems found in this run
-        self._file_rows: dict[str, dict[str, Any]] = {}
+        self._file_rows: dict[str, tuple[str, str]] = {}  # path -> content hash, targets as JSON
         self._seen_files: set[str] = set()
         self._existing: dict[str, KnownEntity] = {}
         self._refs_by_location: dict[str, list[str]] = {}
@@ -196,12 +196,7 @@ class CatalogWriter:
         problems.extend(result.problems)
         stored = self._files.get(result.path)
         if stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
-            self._file_rows[result.path] = {
-                "source": self.source,
-                "path": result.path,
-                "content_hash": result.content_hash,
-                "targets": orjson.dumps(result.targets).decode(),
-            }
+            self._file_rows[result.path] = (result.content_hash, orjson.dumps(result.targets).decode())
         for entity in result.entities:
             self._claim(entity, location, problems)
         if any(problem.code in UNREADABLE for problem in result.problems):
@@ -308,19 +303,31 @@ class CatalogWriter:
             index.create(self.connection)
         self._remove_orphans()
         self._write_problems()
-        for row in self._file_rows.values():
-            row["has_errors"] = _has_errors(self._problems.get(location_string(str(row["path"])), []))
-        for chunk in _chunks(list(self._file_rows.values()), BATCH):
-            paths = [row["path"] for row in chunk]
-            self.connection.execute(
-                sa.delete(SOURCE_FILES).where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path.in_(paths))
-            )
-            self.connection.execute(sa.insert(SOURCE_FILES), chunk)
+        self._write_source_files()
         changed = self.summary.added or self.summary.updated or self.summary.removed
         if changed:
             self._refresh_unresolved_warnings()
         self.summary.errors, self.summary.warnings = self._count_problems()
         return self.summary
+
+    def _write_source_files(self) -> None:
+        """Record the hash and targets of every file read anew, and whether it must be read again."""
+        new: list[tuple[object, ...]] = []
+        changed: list[tuple[object, ...]] = []
+        for path, (content_hash, targets) in self._file_rows.items():
+            has_errors = _has_errors(self._problems.get(location_string(path), ()))
+            if path in self._files:
+                changed.append((content_hash, targets, has_errors, self.source, path))
+            else:
+                new.append((self.source, path, content_hash, targets, has_errors))
+        self._insert("source_files", ("source", "path", "content_hash", "targets", "has_errors"), new)
+        if changed:
+            mark = self._mark
+            self.connection.exec_driver_sql(
+                f"UPDATE source_files SET content_hash = {mark}, targets = {mark}, has_errors = {mark}"
+                f" WHERE source = {mark} AND path = {mark}",
+                changed,
+            )
 
     def _settle_contenders(self) -> None:
         for ref, contenders in self._contenders.items():
