@@ -1,12 +1,13 @@
 """Benchmark: cold ingest, no-op re-ingest, peak memory and read latency at N entities.
 
-    python bench/ingest.py 50000 [--dir DIR] [--workers W]
+    python bench/ingest.py 50000 [--dir DIR] [--workers W] [--repeat REPEAT]
 
-Generates the catalogue with bench/generate.py when DIR has none, then runs `stairway ingest`
-into a fresh SQLite file (wall time from process start to exit, peak RSS summed over the process
-and its workers), runs it again on the unchanged files, runs a third re-ingest in-process to
-count the write statements, measures in the same run how long libyaml's C loader alone takes to
-parse the same files, and the in-process p50 of `entity(ref)` and a filtered page of 100
+Generates the catalogue with bench/generate.py when DIR has none, then, REPEAT times (default 3),
+runs `stairway ingest` into a fresh SQLite file (wall time from process start to exit, peak RSS
+summed over the process and its workers) and, right after, times libyaml's C loader alone on the
+same files; the two are interleaved so that a noisy machine slows both alike, and medians are
+printed. Then it runs the ingest again on the unchanged files, a third re-ingest in-process to
+count the write statements, and the in-process p50 of `entity(ref)` and a filtered page of 100
 entities with owners and relations.
 """
 
@@ -92,6 +93,10 @@ def parse_only(files: list[str]) -> tuple[float, int]:
     return time.perf_counter() - started, documents
 
 
+def _seconds(samples: list[float]) -> str:
+    return " ".join(f"{sample:.2f}" for sample in samples)
+
+
 def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -126,6 +131,7 @@ def main() -> None:
     parser.add_argument("n", type=int, nargs="?", default=50_000)
     parser.add_argument("--dir", default=None, help="catalogue folder (generated when it has no all.yaml)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="cold ingests, each followed by a parse-only run")
     args = parser.parse_args()
 
     folder = Path(args.dir or Path(tempfile.gettempdir()) / f"stairway-bench-{args.n}")
@@ -134,10 +140,19 @@ def main() -> None:
         subprocess.run([sys.executable, str(generator), str(args.n), str(folder)], check=True)
     files = sorted(glob.glob(str(folder / "**" / "*.yaml"), recursive=True))
 
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    colds: list[float] = []
+    parses: list[float] = []
+    cold_rss = 0
     with tempfile.TemporaryDirectory() as scratch:
-        database = f"sqlite:///{scratch}/bench.db"
-        workers = ["--workers", str(args.workers)] if args.workers else []
-        cold_seconds, cold_rss, cold_line = run_cli(["ingest", str(folder / "all.yaml"), *workers], database)
+        for attempt in range(args.repeat):
+            database = f"sqlite:///{scratch}/bench-{attempt}.db"
+            seconds, rss, cold_line = run_cli(["ingest", str(folder / "all.yaml"), *workers], database)
+            colds.append(seconds)
+            cold_rss = max(cold_rss, rss)
+            parse_seconds, documents = parse_only(files)
+            parses.append(parse_seconds)
+        cold_seconds, parse_seconds = statistics.median(colds), statistics.median(parses)
         warm_seconds, _warm_rss, warm_line = run_cli(["ingest", str(folder / "all.yaml"), *workers], database)
 
         engine = create_engine(database)
@@ -158,7 +173,6 @@ def main() -> None:
         entity_ms, page_ms = measure_reads(engine, refs)
         engine.dispose()
 
-    parse_seconds, documents = parse_only(files)
     print(f"catalogue: {len(files)} files, {documents} documents, {entities} entities stored")
     print(
         f"cold ingest:     {cold_seconds:6.2f} s  {entities / cold_seconds:8.0f} entities/s  "
@@ -166,6 +180,9 @@ def main() -> None:
     )
     rate = documents / parse_seconds
     print(f"parse only:      {parse_seconds:6.2f} s  {rate:8.0f} documents/s  (CSafeLoader, one process)")
+    print(f"  medians of {args.repeat}, run by run: cold {_seconds(colds)}; parse only {_seconds(parses)}")
+    verdict = "no slower" if cold_seconds <= parse_seconds else "SLOWER"
+    print(f"  cold ingest is {verdict} than parse only ({cold_seconds - parse_seconds:+.2f} s)")
     print(f"re-ingest:       {warm_seconds:6.2f} s  {len(writes)} write statements   [{warm_line}]")
     print(f"entity(ref) p50: {entity_ms:6.1f} ms   page of 100 p50: {page_ms:6.1f} ms")
 

@@ -32,10 +32,10 @@ class WorkerPool:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Let the workers go; they exit on their own while the caller carries on (e.g. commits)."""
+    def close(self, wait: bool = False) -> None:
+        """Let the workers go; unless `wait`, they exit on their own while the caller carries on."""
         if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor.shutdown(wait=wait, cancel_futures=True)
             self.executor = None
 
     def warm_up(self) -> None:
