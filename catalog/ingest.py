@@ -22,7 +22,7 @@ from catalog.locations import Root, expand, static_prefix
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
 from catalog.store import CatalogWriter, WriteSummary, catalogue_is_empty
 from catalog.tables import utc_now
-from catalog.workers import PARALLEL_THRESHOLD, WorkerPool
+from catalog.workers import WorkerPool, WorkQueue
 
 DEFAULT_SOURCE = "local"
 
@@ -74,26 +74,26 @@ def ingest(
     with _cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
-            visited = {found.path for found in first_round}
-            frontier = first_round
-            done = 0
-            while frontier:
-                next_round: list[_Found] = []
-                unknown = 0  # files of the next round never read before: they will need parsing
-                by_path = {found.path: found for found in frontier}
-                for result in pool.run(_unchanged_first(frontier, writer, max_bytes)):
-                    found = by_path[result.path]
-                    writer.apply(result)
-                    targets = writer.stored_targets(result.path) if result.unchanged else result.targets
-                    discovered = list(_follow(targets, found, visited, writer))
-                    next_round.extend(discovered)
-                    unknown += sum(1 for new in discovered if writer.known_hash(new.path) is None)
-                    if unknown >= PARALLEL_THRESHOLD:
-                        pool.warm_up()  # workers start importing while this round finishes
-                    done += 1
-                    if progress:
-                        progress(done, len(visited))
-                frontier = next_round
+            queue = WorkQueue()
+            found_by_path: dict[str, _Found] = {}  # files queued and not read yet
+            visited: set[str] = set()
+
+            def enqueue(found: _Found) -> None:
+                visited.add(found.path)
+                found_by_path[found.path] = found
+                queue.put(_task_or_unchanged(found, writer, max_bytes))
+
+            for found in first_round:
+                if found.path not in visited:
+                    enqueue(found)
+            for done, result in enumerate(pool.run(queue), 1):
+                found = found_by_path.pop(result.path)
+                writer.apply(result)
+                targets = writer.stored_targets(result.path) if result.unchanged else result.targets
+                for discovered in _follow(targets, found, visited, writer):
+                    enqueue(discovered)
+                if progress:
+                    progress(done, len(visited))
         summary = writer.finish()
     return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
 
@@ -118,19 +118,15 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _unchanged_first(frontier: list[_Found], writer: CatalogWriter, max_bytes: int) -> Iterator[FileTask | FileResult]:
-    """Results for files whose content hash is unchanged (hashed here: no worker needed), then tasks.
+def _task_or_unchanged(found: _Found, writer: CatalogWriter, max_bytes: int) -> FileTask | FileResult:
+    """The result of a file whose content hash is unchanged (hashed here: no worker needed), else its task.
 
     A re-ingest of an unchanged catalogue therefore sends no work to the worker processes.
     """
-    tasks = []
-    for found in frontier:
-        known = writer.known_hash(found.path)
-        if known is not None and file_hash(found.path) == known:
-            yield FileResult(found.path, known, unchanged=True)
-        else:
-            tasks.append(FileTask(found.path, found.root, found.origin, max_bytes))
-    yield from tasks
+    known = writer.known_hash(found.path)
+    if known is not None and file_hash(found.path) == known:
+        return FileResult(found.path, known, unchanged=True)
+    return FileTask(found.path, found.root, found.origin, max_bytes)
 
 
 def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:

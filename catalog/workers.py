@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from catalog.locations import DESCRIPTOR_NAME
@@ -48,31 +48,66 @@ class WorkerPool:
             for _ in range(self.workers):
                 self.executor.submit(process_files, [])
 
-    def run(self, items: Iterable[FileTask | FileResult]) -> Iterator[FileResult]:
-        """Results already known pass straight through; tasks are processed, results in task order,
-        with a bounded number of batches in flight (so memory stays flat however large the catalogue)."""
-        tasks: list[FileTask] = []
-        for item in items:
-            if isinstance(item, FileResult):
-                yield item
-            else:
-                tasks.append(item)
-        batches = [tasks[i : i + TASK_SIZE] for i in range(0, len(tasks), TASK_SIZE)]
-        if self.workers <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-            for batch in batches:
-                yield from process_files(batch)
-            return
-        self.warm_up()
-        assert self.executor is not None
-        in_flight: deque[Future[list[FileResult]]] = deque()
-        pending = deque(batches)
-        while pending and len(in_flight) < self.workers * 3:
-            in_flight.append(self.executor.submit(process_files, pending.popleft()))
+    def run(self, queue: WorkQueue) -> Iterator[FileResult]:
+        """Results for the queue's items, in queue order, while the caller appends to the queue as
+        results arrive (a Location's files join the queue behind it, breadth first).
+
+        Results already known pass straight through. Files are parsed in the workers once the
+        queue has held PARALLEL_THRESHOLD files to parse or the workers are up, else here; at
+        most a few batches are in flight, so memory stays flat however large the catalogue.
+        """
+        in_flight: deque[FileResult | Future[list[FileResult]] | list[FileTask]] = deque()
+        ahead = max(self.workers, 1) * 3
+
+        def fill() -> None:
+            while queue.items and len(in_flight) < ahead:
+                known = queue.items[0]
+                if isinstance(known, FileResult):
+                    in_flight.append(known)
+                    queue.items.popleft()
+                    continue
+                batch = queue.take_tasks(TASK_SIZE)
+                if self.workers > 1 and (self.executor is not None or queue.tasks_seen >= PARALLEL_THRESHOLD):
+                    self.warm_up()
+                    assert self.executor is not None
+                    in_flight.append(self.executor.submit(process_files, batch))
+                else:
+                    in_flight.append(batch)
+
+        fill()
         while in_flight:
-            results = in_flight.popleft().result()
-            if pending:
-                in_flight.append(self.executor.submit(process_files, pending.popleft()))
-            yield from results
+            head = in_flight.popleft()
+            if isinstance(head, FileResult):
+                results = [head]
+            elif isinstance(head, Future):
+                results = head.result()
+            else:
+                results = process_files(head)
+            for result in results:
+                yield result
+                fill()
+            fill()
+
+
+class WorkQueue:
+    """The files an ingest still has to read, in order: tasks to parse, or results already known."""
+
+    def __init__(self) -> None:
+        self.items: deque[FileTask | FileResult] = deque()
+        self.tasks_seen = 0  # tasks ever queued: how much parsing this ingest has in store
+
+    def put(self, item: FileTask | FileResult) -> None:
+        self.items.append(item)
+        if isinstance(item, FileTask):
+            self.tasks_seen += 1
+
+    def take_tasks(self, most: int) -> list[FileTask]:
+        """Up to `most` tasks from the front, stopping at the first known result."""
+        batch: list[FileTask] = []
+        items = self.items
+        while items and len(batch) < most and isinstance(items[0], FileTask):
+            batch.append(items.popleft())  # type: ignore[arg-type]
+        return batch
 
 
 def looks_large(paths: Sequence[str], threshold: int = PARALLEL_THRESHOLD) -> bool:

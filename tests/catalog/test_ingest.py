@@ -18,6 +18,7 @@ from catalog import ingest as ingest_module
 from catalog import store as store_module
 from catalog.database import create_engine, migrate
 from catalog.ingest import IngestError, ingest
+from catalog.workers import PARALLEL_THRESHOLD
 from tests.conftest import EXAMPLES, StatementCounter
 
 
@@ -331,13 +332,13 @@ def test_a_path_that_does_not_exist_changes_nothing(engine: Engine, tmp_path: Pa
 
 def test_worker_processes_ingest_the_same_catalogue(engine: Engine, tmp_path: Path) -> None:
     write(tmp_path / "group.yaml", GROUP)
-    for index in range(ingest_module.PARALLEL_THRESHOLD + 20):
+    for index in range(PARALLEL_THRESHOLD + 20):
         write(tmp_path / "repos" / f"r{index}" / "catalog-info.yaml", component(f"svc-{index}"))
 
     summary = ingest(engine, [str(tmp_path)], workers=2)
 
-    assert (summary.added, summary.errors, summary.warnings) == (ingest_module.PARALLEL_THRESHOLD + 21, 0, 0)
-    assert len(rows(engine, "SELECT 1 FROM relations WHERE type = 'ownedBy'")) == ingest_module.PARALLEL_THRESHOLD + 20
+    assert (summary.added, summary.errors, summary.warnings) == (PARALLEL_THRESHOLD + 21, 0, 0)
+    assert len(rows(engine, "SELECT 1 FROM relations WHERE type = 'ownedBy'")) == PARALLEL_THRESHOLD + 20
 
 
 def test_annotation_warnings_survive_unchanged_re_ingests_and_clear_when_fixed(engine: Engine, tmp_path: Path) -> None:
