@@ -89,6 +89,7 @@ def _construct_core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 
 
 DescriptorLoader.yaml_implicit_resolvers = _core_schema_resolvers()
+_RESOLVED_FIRSTS = frozenset(DescriptorLoader.yaml_implicit_resolvers)  # first characters of non-strings
 DescriptorLoader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
 
 
@@ -193,12 +194,9 @@ def _construct_plain(node: yaml.Node, loader: DescriptorLoader) -> object:
     if kind is yaml.ScalarNode:
         value = node.value
         if type(tag) is slice:
-            if not tag.step[0]:  # quoted, a block scalar, or tagged `!`: a string
+            if not tag.step[0] or value[:1] not in _RESOLVED_FIRSTS:  # quoted, block, `!`; or plainly a string
                 return value
-            tag = _resolve_plain(value)
-            if tag is _STR:
-                return value
-            node.tag = tag
+            tag = node.tag = _resolve_plain(value)
         if tag == _STR:
             return value
         if tag == _NULL and value in _NULLS:
