@@ -1,7 +1,7 @@
 """Ingesting local descriptor files: discover, parse in worker processes, stream to one writer.
 
-Files are read in rounds: the paths given, then the files their Location entities point at, and
-so on, each file once. Worker processes parse and validate; the parent only writes.
+Files are read breadth first, each once: the paths given, then the files their Location entities
+point at, and so on. Worker processes parse and validate; the parent only writes.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def ingest(
     `workers` processes (default: one per core; 0 or 1 parses in this process).
     """
     started = time.perf_counter()
-    first_round = list(_starting_points(paths))
+    starting_points = list(_starting_points(paths))
     with _cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
@@ -83,7 +83,7 @@ def ingest(
                 found_by_path[found.path] = found
                 queue.put(_task_or_unchanged(found, writer, max_bytes))
 
-            for found in first_round:
+            for found in starting_points:
                 if found.path not in visited:
                     enqueue(found)
             for done, result in enumerate(pool.run(queue), 1):
