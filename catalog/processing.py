@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import orjson
 
-from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_documents
+from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_at_most, read_documents
 from catalog.locations import LocationError, Root, location_string, optional_pattern, resolve_target
 from catalog.refs import DEFAULT_NAMESPACE, entity_ref
 from catalog.relations import spec_references
@@ -127,8 +127,7 @@ def process_files(tasks: list[FileTask]) -> list[FileResult]:
 def process_file(task: FileTask) -> FileResult:
     """Read, parse, validate and flatten one descriptor file."""
     try:
-        with open(task.path, "rb") as handle:
-            data = handle.read(task.max_bytes + 1)
+        data = read_at_most(task.path, task.max_bytes)
     except OSError as error:
         return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}", UNREADABLE_FILE)])
     result = FileResult(task.path, _digest(data))

@@ -6,7 +6,7 @@ import os
 
 import orjson
 
-from catalog.documents import DEFAULT_MAX_FILE_BYTES, DocumentError, decode, read_documents
+from catalog.documents import DEFAULT_MAX_FILE_BYTES, DocumentError, decode, read_at_most, read_documents
 from catalog.locations import Root
 
 PLACEHOLDERS = ("$text", "$json", "$yaml")
@@ -51,9 +51,7 @@ def _resolve(kind: str, target: object, descriptor_path: str, root: Root, max_by
     if not root.contains(path):
         raise SubstitutionError(f"Placeholder {kind} target {target!r} resolves outside the ingested root {root.path}")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-        text = decode(data, max_bytes)
+        text = decode(read_at_most(path, max_bytes), max_bytes)
     except OSError as error:
         raise SubstitutionError(f"Placeholder {kind} could not read {target!r}: {error.strerror}") from None
     except DocumentError as error:

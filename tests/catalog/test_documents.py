@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from catalog.documents import (
     Document,
     DocumentError,
     decode,
+    read_at_most,
     read_documents,
 )
 
@@ -134,6 +136,32 @@ def test_decode_accepts_a_file_exactly_at_the_size_limit():
 def test_default_size_limit_is_applied():
     with pytest.raises(DocumentError):
         decode(b" " * (DEFAULT_MAX_FILE_BYTES + 1))
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100], ids=lambda size: f"{size} bytes")
+def test_a_file_up_to_the_limit_is_read_whole(tmp_path, size):
+    path = tmp_path / "catalog-info.yaml"
+    path.write_bytes(b"x" * size)
+    assert read_at_most(str(path), max_bytes=100) == b"x" * size
+
+
+def test_a_file_over_the_limit_reads_one_byte_more_and_decode_refuses_it(tmp_path):
+    path = tmp_path / "catalog-info.yaml"
+    path.write_bytes(b"x" * 5000)
+    data = read_at_most(str(path), max_bytes=100)
+    assert len(data) == 101
+    with pytest.raises(DocumentError, match="over the limit of 100 bytes"):
+        decode(data, max_bytes=100)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_file_whose_size_the_system_does_not_report_is_read_whole():
+    # /proc files report a size of 0 and have content: the read must not stop at the reported size.
+    with open("/proc/self/status", "rb") as handle:
+        expected_start = handle.read(20)
+    data = read_at_most("/proc/self/status", max_bytes=1_000_000)
+    assert data.startswith(expected_start) and data.endswith(b"\n") and len(data) > 200
+    assert len(read_at_most("/proc/self/status", max_bytes=50)) == 51
 
 
 # --- alias bombs and pathological nesting ---------------------------------------------------------
