@@ -90,7 +90,6 @@ def _construct_core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 
 
 DescriptorLoader.yaml_implicit_resolvers = _core_schema_resolvers()
-_RESOLVED_FIRSTS = frozenset(DescriptorLoader.yaml_implicit_resolvers)  # first characters of non-strings
 DescriptorLoader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
 
 
@@ -195,6 +194,13 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _NULLS = ("", "~", "null", "Null", "NULL")
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_PLAIN_CONSTANTS: dict[str, object] = {**dict.fromkeys(_NULLS), **_BOOLS}
+# What else a plain scalar can be (numbers, the merge key `<<`) starts with one of these.
+_NUMBER_FIRSTS = frozenset(
+    first
+    for first, rules in DescriptorLoader.yaml_implicit_resolvers.items()
+    if any(tag not in (_NULL, _BOOL) for tag, _pattern in rules)
+)
 
 
 def _construct_plain(node: yaml.Node, loader: DescriptorLoader) -> object:
@@ -209,7 +215,11 @@ def _construct_plain(node: yaml.Node, loader: DescriptorLoader) -> object:
     if kind is yaml.ScalarNode:
         value = node.value
         if type(tag) is slice:
-            if not tag.step[0] or value[:1] not in _RESOLVED_FIRSTS:  # quoted, block, `!`; or plainly a string
+            if not tag.step[0]:  # quoted, a block scalar, or tagged `!`: a string
+                return value
+            if value in _PLAIN_CONSTANTS:  # null, true, false and their spellings
+                return _PLAIN_CONSTANTS[value]
+            if value[:1] not in _NUMBER_FIRSTS:
                 return value
             tag = node.tag = _resolve_plain(value)
         if tag == _STR:
