@@ -64,16 +64,18 @@ _ENTITY_COLUMNS = (
 def _stored(row: Sequence[Any]) -> StoredEntity:
     uid, ref, body, owner_ref, system_ref, location, line, first_seen, updated = row
     return StoredEntity(
-        uid, ref, orjson.loads(body), owner_ref, system_ref, location, line, _aware(first_seen), _aware(updated)
+        uid, ref, orjson.loads(body), owner_ref, system_ref, location, line, aware(first_seen), aware(updated)
     )
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
+    """The moment as UTC-aware."""
     # SQLite hands back naive datetimes; everything is stored in UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnElement[bool]]:
+def filter_conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions on the entities table for a filter."""
     if entity_filter is None:
         return []
     f = entity_filter
@@ -109,7 +111,7 @@ def entity_page(
     connection: Connection, entity_filter: EntityFilter | None, after: str | None, limit: int
 ) -> tuple[list[StoredEntity], bool]:
     """Up to `limit` entities after the ref `after`, in ref order, and whether more follow."""
-    query = sa.select(*_ENTITY_COLUMNS).where(*_conditions(entity_filter))
+    query = sa.select(*_ENTITY_COLUMNS).where(*filter_conditions(entity_filter))
     if after is not None:
         query = query.where(ENTITIES.c.ref > after)
     rows = connection.execute(query.order_by(ENTITIES.c.ref).limit(limit + 1)).all()
@@ -118,7 +120,7 @@ def entity_page(
 
 def entity_count(connection: Connection, entity_filter: EntityFilter | None) -> int:
     """How many entities match the filter."""
-    query = sa.select(sa.func.count()).select_from(ENTITIES).where(*_conditions(entity_filter))
+    query = sa.select(sa.func.count()).select_from(ENTITIES).where(*filter_conditions(entity_filter))
     return int(connection.execute(query).scalar_one())
 
 
@@ -186,7 +188,7 @@ def error_page(
     if after is not None:
         query = query.where(PROCESSING_ERRORS.c.id > after)
     rows = connection.execute(query.order_by(PROCESSING_ERRORS.c.id).limit(limit + 1)).all()
-    errors = [StoredError(*row[:8], _aware(row[8])) for row in rows[:limit]]
+    errors = [StoredError(*row[:8], aware(row[8])) for row in rows[:limit]]
     return errors, len(rows) > limit
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import catalog.tables  # noqa: F401  (registers the tables)
+import scorecards.tables  # noqa: F401
 from catalog.database import migrate
 
 
@@ -20,4 +21,4 @@ def test_migrated_database_matches_the_models(engine: Engine) -> None:
 def test_migrating_twice_is_harmless(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
