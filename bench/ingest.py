@@ -3,8 +3,9 @@
     python bench/ingest.py 50000 [--dir DIR] [--workers W] [--repeat REPEAT]
 
 Generates the catalogue with bench/generate.py when DIR has none, then, REPEAT times (default 3),
-runs `stairway ingest` into a fresh SQLite file (wall time from process start to exit, peak RSS
-summed over the process and its workers) and, right after, times libyaml's C loader alone on the
+runs `stairway ingest --no-score` into a fresh SQLite file (the catalogue alone; bench/score.py
+measures scoring; wall time from process start to exit, peak RSS summed over the process and its
+workers) and, right after, times libyaml's C loader alone on the
 same files; the two are interleaved so that a noisy machine slows both alike, and medians are
 printed. Then it runs the ingest again on the unchanged files, a third re-ingest in-process to
 count the write statements, and the in-process p50 of `entity(ref)` and a filtered page of 100
@@ -147,13 +148,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for attempt in range(args.repeat):
             database = f"sqlite:///{scratch}/bench-{attempt}.db"
-            seconds, rss, cold_line = run_cli(["ingest", str(folder / "all.yaml"), *workers], database)
+            seconds, rss, cold_line = run_cli(["ingest", str(folder / "all.yaml"), "--no-score", *workers], database)
             colds.append(seconds)
             cold_rss = max(cold_rss, rss)
             parse_seconds, documents = parse_only(files)
             parses.append(parse_seconds)
         cold_seconds, parse_seconds = statistics.median(colds), statistics.median(parses)
-        warm_seconds, _warm_rss, warm_line = run_cli(["ingest", str(folder / "all.yaml"), *workers], database)
+        warm_seconds, _warm_rss, warm_line = run_cli(
+            ["ingest", str(folder / "all.yaml"), "--no-score", *workers], database
+        )
 
         engine = create_engine(database)
         writes: list[str] = []

@@ -20,7 +20,7 @@ from catalog.tables import ENTITIES
 from scorecards.definitions import Scorecard
 from scorecards.evaluate import ScorecardResult, applies, evaluate
 from scorecards.exemptions import active_exemptions
-from scorecards.facts import latest_facts
+from scorecards.facts import Submission, check_submission, latest_facts, record_facts
 from scorecards.rules import FactDocument
 from scorecards.tables import HISTORY, RESULTS
 
@@ -152,3 +152,11 @@ def level_history(
         query = query.where(HISTORY.c.day <= until)
     rows = connection.execute(query.order_by(HISTORY.c.day))
     return [LevelPoint(day, level, floor, orjson.loads(areas)) for day, level, floor, areas in rows]
+
+
+def take_facts(connection: Connection, scorecards: Sequence[Scorecard], body: object, now: datetime) -> Submission:
+    """Check and record a fact submission, then re-evaluate the entity's scorecards; FactError when refused."""
+    submission = check_submission(body, now)
+    record_facts(connection, submission, now)
+    store_results(connection, scorecards, [submission.entity_ref], now)
+    return submission

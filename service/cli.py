@@ -13,6 +13,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from service.scorecard_cli import add_commands as add_scorecard_commands
+from service.scorecard_cli import score_catalogue
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `stairway` command; returns the process exit code."""
@@ -50,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the source these paths make up; its entities no longer found are removed (default: local)",
     )
     ingest_cmd.add_argument("--workers", type=int, default=None, help="parser processes (default: one per core)")
+    ingest_cmd.add_argument(
+        "--no-score",
+        action="store_true",
+        help="do not re-evaluate the scorecards afterwards (`stairway evaluate` does)",
+    )
     ingest_cmd.set_defaults(run=_ingest)
 
     serve_cmd = commands.add_parser("serve", help="serve GraphQL and REST over what the database holds")
@@ -65,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     schema_cmd = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema_cmd.set_defaults(run=_schema)
+    add_scorecard_commands(commands)
     return parser
 
 
@@ -85,6 +94,13 @@ def _ingest(args: argparse.Namespace) -> int:
     try:
         migrate(engine)
         summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, pool=pool, progress=progress)
+        pool.close(wait=True)
+        if progress:
+            progress.close()
+        # One summary line: the catalogue's changes, then (after re-evaluating) the scoring.
+        print(summary.line(), end="" if not args.no_score else "\n", flush=True)
+        if not args.no_score:
+            print(f"; {score_catalogue(engine)}")
     except IngestError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
@@ -93,7 +109,6 @@ def _ingest(args: argparse.Namespace) -> int:
         if progress:
             progress.close()
         engine.dispose()
-    print(summary.line())
     return 0
 
 
@@ -102,9 +117,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from catalog.database import database_url
     from service.app import create_app
-    from service.settings import Settings
+    from service.settings import Settings, scorecard_folders
 
-    settings = Settings(database_url=database_url(), graphiql=args.graphiql)
+    settings = Settings(database_url=database_url(), graphiql=args.graphiql, scorecard_folders=scorecard_folders())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -163,6 +178,7 @@ class _ProgressBar:
         if self.last >= 0:
             self.stream.write("\n")
             self.stream.flush()
+            self.last = -1
 
 
 if __name__ == "__main__":

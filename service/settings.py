@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+DEFAULT_SCORECARD_FOLDERS = ("examples/scorecards",)
+
+
+def scorecard_folders() -> tuple[str, ...]:
+    """Where scorecard definitions live: `STAIRWAY_SCORECARDS` (`:`-separated), else examples/scorecards."""
+    configured = os.environ.get("STAIRWAY_SCORECARDS")
+    if not configured:
+        return DEFAULT_SCORECARD_FOLDERS
+    return tuple(folder for folder in configured.split(":") if folder)
 
 
 @dataclass(frozen=True)
@@ -12,3 +23,5 @@ class Settings:
     database_url: str
     graphiql: bool = False
     migrate_on_start: bool = True
+    scorecard_folders: tuple[str, ...] = DEFAULT_SCORECARD_FOLDERS
+    max_body_bytes: int = 1024 * 1024

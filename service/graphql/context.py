@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -11,6 +11,10 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from catalog.queries import StoredEntity, entities_by_ref, relations_from
+from catalog.tables import utc_now
+from scorecards.definitions import Scorecard
+from scorecards.evaluate import ScorecardResult
+from scorecards.results import evaluate_entities
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -19,11 +23,18 @@ T = TypeVar("T")
 class RequestContext(BaseContext):
     """One request's view of the catalogue; loaders batch every lookup a query needs into one SQL query."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, scorecards: Sequence[Scorecard] = ()) -> None:
         super().__init__()
         self.engine = engine
+        self.scorecards = scorecards
+        self.now = utc_now()  # one clock per request: every result in a response is as of the same moment
         self.entities: DataLoader[str, StoredEntity | None] = DataLoader(load_fn=self._load_entities)
         self.relations: DataLoader[str, list[tuple[str, str]]] = DataLoader(load_fn=self._load_relations)
+        self.results: DataLoader[str, dict[str, ScorecardResult]] = DataLoader(load_fn=self._load_results)
+
+    def scorecard(self, name: str) -> Scorecard | None:
+        """The live definition of that name."""
+        return next((card for card in self.scorecards if card.name == name), None)
 
     def remember(self, entities: list[StoredEntity]) -> None:
         """Prime the entity loader with rows already read, so relations to them cost nothing."""
@@ -40,10 +51,31 @@ class RequestContext(BaseContext):
 
         return await asyncio.to_thread(run)
 
+    async def write(self, change: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a change in one transaction in a worker thread."""
+
+        def run() -> T:
+            with self.engine.begin() as connection:
+                return change(connection, *args, **kwargs)
+
+        return await asyncio.to_thread(run)
+
     async def _load_entities(self, refs: list[str]) -> list[StoredEntity | None]:
         found = await self.read(entities_by_ref, refs)
         return [found.get(ref) for ref in refs]
 
     async def _load_relations(self, refs: list[str]) -> list[list[tuple[str, str]]]:
         found = await self.read(relations_from, refs)
+        return [found[ref] for ref in refs]
+
+    async def _load_results(self, refs: list[str]) -> list[dict[str, ScorecardResult]]:
+        # Evaluated now from the stored descriptor, facts and exemptions: expiries and stale facts
+        # show at once, and a page costs the same handful of queries whatever its size.
+        def evaluated(connection: Connection) -> dict[str, dict[str, ScorecardResult]]:
+            found: dict[str, dict[str, ScorecardResult]] = {ref: {} for ref in refs}
+            for ref, result in evaluate_entities(connection, self.scorecards, refs, self.now):
+                found[ref][result.scorecard.name] = result
+            return found
+
+        found = await self.read(evaluated)
         return [found[ref] for ref in refs]

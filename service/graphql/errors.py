@@ -6,12 +6,13 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
 INTERNAL = "INTERNAL"
 
 
-def bad_input(message: str, argument: str | None = None) -> GraphQLError:
+def bad_input(message: str, argument: str | None = None, code: str = BAD_USER_INPUT) -> GraphQLError:
     """An error in what the caller sent; names the argument when there is one."""
-    extensions: dict[str, object] = {"code": BAD_USER_INPUT}
+    extensions: dict[str, object] = {"code": code}
     if argument:
         extensions["argument"] = argument
     return GraphQLError(message, extensions=extensions)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import strawberry
+from graphql import GraphQLError
+from sqlalchemy.engine import Connection
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.scalars import JSON
+from strawberry.tools import merge_types
 
 from catalog import queries
 from catalog.refs import RefError, parse_ref
+from scorecards import exemptions, facts, results, rollups
 from service.graphql.context import RequestContext
 from service.graphql.cost import QueryCostLimiter
-from service.graphql.errors import MaskUnexpectedErrors, bad_input
+from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, MaskUnexpectedErrors, bad_input
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
+from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
 from service.graphql.types import Entity, PageInfo, ProcessingError
 
 ENTITY_CURSOR = "entity"
@@ -140,10 +147,122 @@ class Query:
         )
 
 
+@strawberry.type
+class ScorecardQuery:
+    @strawberry.field(description="Every live scorecard definition.")
+    def scorecards(self, info: strawberry.Info[RequestContext, None]) -> list[Scorecard]:
+        return [Scorecard(definition=card) for card in info.context.scorecards]
+
+    @strawberry.field(description="One scorecard definition by name, or null.")
+    def scorecard(self, info: strawberry.Info[RequestContext, None], name: str) -> Scorecard | None:
+        card = info.context.scorecard(name)
+        return Scorecard(definition=card) if card else None
+
+    @strawberry.field(description="Stored results of a scorecard grouped by owner, system or domain.")
+    async def scorecard_rollup(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        name: str,
+        group_by: RollupGroup,
+        filter: EntityFilter | None = None,
+    ) -> list[ScorecardRollup]:
+        card = info.context.scorecard(name)
+        if card is None:
+            raise bad_input(f"no scorecard named {name!r}", "name", NOT_FOUND)
+        groups = await info.context.read(
+            rollups.scorecard_rollup, name, rollups.RollupGroup(group_by.value), filter.to_query() if filter else None
+        )
+        return [ScorecardRollup(rollup=group, definition=card) for group in groups]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Report facts about an entity (e.g. from CI); its scorecards are re-evaluated.")
+    async def submit_facts(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        entity_ref: str,
+        source: str,
+        facts: JSON,
+        observed_at: datetime | None = None,
+    ) -> FactReceipt:
+        body = {"entityRef": entity_ref, "source": source, "facts": facts}
+        if observed_at is not None:
+            body["observedAt"] = observed_at.isoformat() if observed_at.tzinfo else observed_at.isoformat() + "Z"
+        return await info.context.write(record_and_score, info.context, body)
+
+    @strawberry.mutation(description="Waive a check for an entity, with a reason, until a date within a year.")
+    async def create_exemption(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        entity_ref: str,
+        scorecard: str,
+        check: str,
+        reason: str,
+        expires_at: datetime,
+    ) -> Exemption:
+        context = info.context
+
+        def create(connection: Connection) -> Exemption:
+            try:
+                made = exemptions.create_exemption(
+                    connection,
+                    context.scorecards,
+                    entity_ref=entity_ref,
+                    scorecard=scorecard,
+                    check=check,
+                    reason=reason,
+                    expires_at=expires_at,
+                    now=context.now,
+                )
+            except exemptions.ExemptionError as error:
+                raise _refusal(error.message, error.field, error.status) from None
+            results.store_results(connection, context.scorecards, [made.entity_ref], context.now)
+            return Exemption(stored=made)
+
+        return await context.write(create)
+
+    @strawberry.mutation(description="Remove an exemption; the check counts again at once. The removed one, or null.")
+    async def delete_exemption(
+        self, info: strawberry.Info[RequestContext, None], id: strawberry.ID
+    ) -> Exemption | None:
+        if not str(id).isdigit():
+            raise bad_input(f"no exemption {id!r}", "id", NOT_FOUND)
+        context = info.context
+
+        def delete(connection: Connection) -> Exemption | None:
+            removed = exemptions.delete_exemption(connection, int(id))
+            if removed is None:
+                return None
+            results.store_results(connection, context.scorecards, [removed.entity_ref], context.now)
+            return Exemption(stored=removed)
+
+        return await context.write(delete)
+
+
+def record_and_score(connection: Connection, context: RequestContext, body: dict[str, object]) -> FactReceipt:
+    """Take a fact submission and re-evaluate the entity's scorecards."""
+    try:
+        submission = results.take_facts(connection, context.scorecards, body, context.now)
+    except facts.FactError as error:
+        raise _refusal(error.message, error.field, error.status) from None
+    return FactReceipt(
+        entity_ref=submission.entity_ref,
+        source=submission.source,
+        names=sorted(submission.facts),
+        observed_at=submission.observed_at,
+    )
+
+
+def _refusal(message: str, field: str, status: int) -> GraphQLError:
+    return bad_input(f"{field}: {message}", field, NOT_FOUND if status == 404 else BAD_USER_INPUT)
+
+
 def build_schema() -> strawberry.Schema:
     """The schema with Stairway's guards against expensive queries."""
     return strawberry.Schema(
-        query=Query,
+        query=merge_types("Query", (Query, ScorecardQuery)),
+        mutation=Mutation,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
         extensions=[
             lambda: QueryDepthLimiter(max_depth=12),

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from catalog.queries import StoredEntity, StoredError
+from service.graphql.scorecard_types import ScorecardResult
 
 
 @strawberry.type
@@ -160,6 +161,16 @@ class Entity:
     @strawberry.field
     def first_seen_at(self) -> datetime:
         return self.stored.first_seen_at
+
+    @strawberry.field(description="Its results on every scorecard that applies to it, evaluated now.")
+    async def scorecards(self, info: strawberry.Info) -> list[ScorecardResult]:
+        found = await info.context.results.load(self.stored.ref)
+        return [ScorecardResult(result=result, entity_ref=self.stored.ref) for result in found.values()]
+
+    @strawberry.field(description="Its result on one scorecard, or null when that scorecard does not apply.")
+    async def scorecard(self, info: strawberry.Info, name: str) -> ScorecardResult | None:
+        result = (await info.context.results.load(self.stored.ref)).get(name)
+        return ScorecardResult(result=result, entity_ref=self.stored.ref) if result else None
 
     @strawberry.field
     def updated_at(self) -> datetime:

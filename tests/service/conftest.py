@@ -62,7 +62,8 @@ def write(path: Path, text: str) -> Path:
 @pytest.fixture
 def app_client(database: str) -> Iterator[TestClient]:
     """A client on the app for the test database, with the lifespan (engine, migrations) running."""
-    with TestClient(create_app(Settings(database_url=database))) as client:
+    settings = Settings(database_url=database, scorecard_folders=(str(EXAMPLES.parent / "scorecards"),))
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

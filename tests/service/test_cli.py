@@ -22,7 +22,8 @@ from tests.service.conftest import write
 
 SUMMARY = re.compile(
     r"^(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed, "
-    r"(?P<errors>\d+) errors, (?P<warnings>\d+) warnings; (?P<files>\d+) files in \d+\.\d\ds$"
+    r"(?P<errors>\d+) errors, (?P<warnings>\d+) warnings; (?P<files>\d+) files in \d+\.\d\ds"
+    r"(?:; (?P<scored>\d+) entities scored on (?P<scorecards>\d+) scorecards? in \d+\.\d\ds)?$"
 )
 ERROR_LINE = re.compile(
     r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "
@@ -58,6 +59,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, database: str, tmp_path: Path, engines:
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.setenv("STAIRWAY_DATABASE_URL", database)
+    monkeypatch.setenv("STAIRWAY_SCORECARDS", str(REPO / "examples" / "scorecards"))
     monkeypatch.chdir(workdir)
     return workdir
 
@@ -72,7 +74,7 @@ def summary_of(output: str) -> dict[str, int]:
     assert len(lines) == 1, f"expected one summary line, got {lines}"
     match = SUMMARY.match(lines[0])
     assert match, lines[0]
-    return {key: int(value) for key, value in match.groupdict().items()}
+    return {key: int(value) for key, value in match.groupdict().items() if value is not None}
 
 
 def test_ingest_prints_one_summary_line(cli: Path, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,6 +84,7 @@ def test_ingest_prints_one_summary_line(cli: Path, engine: Engine, capsys: pytes
     assert summary["added"] == len(stored) > 0
     assert (summary["updated"], summary["unchanged"], summary["removed"], summary["errors"]) == (0, 0, 0, 0)
     assert summary["warnings"] == 1  # the deliberately unresolved dependency
+    assert (summary["scored"], summary["scorecards"]) == (10, 1)  # its models, services and pipelines
     assert "component:default/clickstream-etl" in stored
     assert not (cli / "stairway.db").exists(), "used the default database instead of STAIRWAY_DATABASE_URL"
 

@@ -1,0 +1,316 @@
+"""GraphQL types for scorecards: definitions, results with evidence, history, exemptions, rollups."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from scorecards import definitions, evaluate, results, rollups
+from scorecards.rules import CheckStatus as CheckStatusValue
+
+if TYPE_CHECKING:
+    from service.graphql.types import Entity
+
+
+@strawberry.enum(description="What a check found: NOT_REPORTED means a reported fact it needs is missing or too old.")
+class CheckStatus(Enum):
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    NOT_REPORTED = "NOT_REPORTED"
+    EXEMPT = "EXEMPT"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+@strawberry.enum(description="How a rollup groups entities: by owner, by system, or by the system's domain.")
+class RollupGroup(Enum):
+    OWNER = "OWNER"
+    SYSTEM = "SYSTEM"
+    DOMAIN = "DOMAIN"
+
+
+@strawberry.type(description="A step of the staircase; ordinal 1 is the floor.")
+class Level:
+    ordinal: int
+    id: str
+    title: str
+
+    @classmethod
+    def of(cls, level: definitions.Level) -> Level:
+        return cls(ordinal=level.ordinal, id=level.id, title=level.title)
+
+
+@strawberry.type(description="A capability area, e.g. data or serving.")
+class Area:
+    id: str
+    title: str
+
+
+@strawberry.type
+class CheckLink:
+    url: str
+    title: str | None
+
+
+@strawberry.type(description="A check as defined: the level and area it counts towards, and how to pass it.")
+class Check:
+    definition: strawberry.Private[definitions.Check]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self.definition.id
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.definition.title
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.definition.description
+
+    @strawberry.field
+    def level(self) -> Level:
+        return Level.of(self.definition.level)
+
+    @strawberry.field
+    def area(self) -> Area:
+        return Area(id=self.definition.area.id, title=self.definition.area.title)
+
+    @strawberry.field(description="The rule as written in the definition.")
+    def rule(self) -> JSON:
+        return dict(self.definition.definition)  # type: ignore[return-value]
+
+    @strawberry.field
+    def remediation(self) -> str:
+        return self.definition.remediation
+
+    @strawberry.field
+    def links(self) -> list[CheckLink]:
+        return [CheckLink(url=link.url, title=link.title) for link in self.definition.links]
+
+
+@strawberry.type(description="A scorecard definition: levels, areas and checks.")
+class Scorecard:
+    definition: strawberry.Private[definitions.Scorecard]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.definition.name
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.definition.title
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.definition.description
+
+    @strawberry.field
+    def levels(self) -> list[Level]:
+        return [Level.of(level) for level in self.definition.levels]
+
+    @strawberry.field
+    def areas(self) -> list[Area]:
+        return [Area(id=area.id, title=area.title) for area in self.definition.areas]
+
+    @strawberry.field
+    def checks(self) -> list[Check]:
+        return [Check(definition=check) for check in self.definition.checks]
+
+    @strawberry.field(description="The spread between area levels from which a result is lopsided.")
+    def lopsided_threshold(self) -> int:
+        return self.definition.lopsided_threshold
+
+
+@strawberry.type(description="A check waived for one entity until it expires.")
+class Exemption:
+    stored: strawberry.Private[evaluate.Exemption]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.stored.id))
+
+    @strawberry.field
+    def entity_ref(self) -> str:
+        return self.stored.entity_ref
+
+    @strawberry.field
+    def scorecard(self) -> str:
+        return self.stored.scorecard
+
+    @strawberry.field
+    def check(self) -> str:
+        return self.stored.check
+
+    @strawberry.field
+    def reason(self) -> str:
+        return self.stored.reason
+
+    @strawberry.field
+    def expires_at(self) -> datetime:
+        return self.stored.expires_at
+
+    @strawberry.field
+    def created_by(self) -> str | None:
+        return self.stored.created_by
+
+
+@strawberry.type(description="One check's finding for one entity, with the value it observed and why.")
+class CheckResult:
+    result: strawberry.Private[evaluate.CheckResult]
+
+    @strawberry.field
+    def check(self) -> Check:
+        return Check(definition=self.result.check)
+
+    @strawberry.field
+    def status(self) -> CheckStatus:
+        return CheckStatus(self.result.status.value)
+
+    @strawberry.field(description="The value the check looked at (null when absent).")
+    def observed(self) -> JSON | None:
+        return self.result.observed  # type: ignore[return-value]
+
+    @strawberry.field(description="A one-line reason, e.g. 'spec.owner is absent'.")
+    def message(self) -> str:
+        return self.result.message
+
+    @strawberry.field
+    def exemption(self) -> Exemption | None:
+        return Exemption(stored=self.result.exemption) if self.result.exemption else None
+
+
+@strawberry.type
+class AreaResult:
+    area: Area
+    level: Level
+    applicable: bool = strawberry.field(
+        description="Whether any of the area's checks applies to the entity; floor and spread count only these."
+    )
+
+
+@strawberry.type(description="An entity's levels on one day.")
+class LevelPoint:
+    day: date
+    level: Level
+    floor: Level
+
+
+@strawberry.type(description="An entity's standing on a scorecard, evaluated now from its descriptor and facts.")
+class ScorecardResult:
+    result: strawberry.Private[evaluate.ScorecardResult]
+    entity_ref: strawberry.Private[str]
+
+    @strawberry.field
+    def scorecard(self) -> Scorecard:
+        return Scorecard(definition=self.result.scorecard)
+
+    @strawberry.field
+    def level(self) -> Level:
+        return Level.of(self.result.level)
+
+    @strawberry.field
+    def next_level(self) -> Level | None:
+        return Level.of(self.result.next_level) if self.result.next_level else None
+
+    @strawberry.field
+    def areas(self) -> list[AreaResult]:
+        return [
+            AreaResult(area=Area(id=a.area.id, title=a.area.title), level=Level.of(a.level), applicable=a.applicable)
+            for a in self.result.areas
+        ]
+
+    @strawberry.field(description="The lowest level among the areas whose checks apply.")
+    def floor(self) -> Level:
+        return Level.of(self.result.floor)
+
+    @strawberry.field(description="Highest area level minus lowest.")
+    def spread(self) -> int:
+        return self.result.spread
+
+    @strawberry.field
+    def lopsided(self) -> bool:
+        return self.result.lopsided
+
+    @strawberry.field
+    def checks(self, status: CheckStatus | None = None) -> list[CheckResult]:
+        wanted = CheckStatusValue(status.value) if status else None
+        return [CheckResult(result=r) for r in self.result.checks if wanted is None or r.status is wanted]
+
+    @strawberry.field(description="The next level's checks, unmet first, those that lift their area most first.")
+    def unlock(self) -> list[CheckResult]:
+        return [CheckResult(result=r) for r in self.result.unlock]
+
+    @strawberry.field
+    def evaluated_at(self) -> datetime:
+        return self.result.evaluated_at
+
+    @strawberry.field(description="Daily snapshots, oldest first.")
+    async def history(
+        self, info: strawberry.Info, since: datetime | None = None, until: datetime | None = None
+    ) -> list[LevelPoint]:
+        points = await info.context.read(
+            results.level_history,
+            self.entity_ref,
+            self.result.scorecard.name,
+            since.astimezone(UTC).date() if since else None,
+            until.astimezone(UTC).date() if until else None,
+        )
+        card = self.result.scorecard
+        return [
+            LevelPoint(day=point.day, level=Level.of(card.level(point.level)), floor=Level.of(card.level(point.floor)))
+            for point in points
+        ]
+
+
+@strawberry.type
+class LevelCount:
+    level: Level
+    count: int
+
+
+@strawberry.type(description="Stored results of one group (owner, system or domain) on a scorecard.")
+class ScorecardRollup:
+    rollup: strawberry.Private[rollups.Rollup]
+    definition: strawberry.Private[definitions.Scorecard]
+
+    @strawberry.field(description="The group's entity ref.")
+    def key(self) -> str:
+        return self.rollup.key
+
+    @strawberry.field(description="The group's entity, or null when it is not in the catalogue.")
+    async def entity(self, info: strawberry.Info) -> Annotated[Entity, strawberry.lazy("service.graphql.types")] | None:
+        from service.graphql.types import Entity
+
+        stored = await info.context.entities.load(self.rollup.key)
+        return Entity(stored=stored) if stored is not None else None
+
+    @strawberry.field
+    def count(self) -> int:
+        return self.rollup.count
+
+    @strawberry.field(description="How many entities are at each level, every level listed.")
+    def levels(self) -> list[LevelCount]:
+        return [
+            LevelCount(level=Level.of(level), count=self.rollup.levels.get(level.ordinal, 0))
+            for level in self.definition.levels
+        ]
+
+    @strawberry.field
+    def average_level(self) -> float:
+        return round(self.rollup.average_level, 2)
+
+    @strawberry.field
+    def lopsided_count(self) -> int:
+        return self.rollup.lopsided
+
+
+@strawberry.type(description="What a fact submission recorded.")
+class FactReceipt:
+    entity_ref: str
+    source: str
+    names: list[str]
+    observed_at: datetime
