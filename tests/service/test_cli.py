@@ -6,15 +6,12 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-import catalog.database
-import service.cli
 from service.cli import main
 from service.graphql.schema import build_schema
 from tests.conftest import EXAMPLES, REPO
@@ -29,39 +26,6 @@ ERROR_LINE = re.compile(
     r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "
     r"(?P<message>.+)$"
 )
-
-
-@pytest.fixture
-def engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
-    """The engines the commands create, disposed after the test.
-
-    Workaround for a bug (see test_commands_close_their_connections): the commands never dispose their
-    engine, and psycopg warns (an error in this suite) when it garbage-collects an open connection later on.
-    """
-    created: list[Engine] = []
-    real = catalog.database.create_engine
-
-    def tracking(url: str | None = None) -> Engine:
-        engine = real(url)
-        created.append(engine)
-        return engine
-
-    monkeypatch.setattr(catalog.database, "create_engine", tracking)
-    monkeypatch.setattr(service.cli, "create_engine", tracking, raising=False)
-    yield created
-    for engine in created:
-        engine.dispose()
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, database: str, tmp_path: Path, engines: list[Engine]) -> Path:
-    """The environment `stairway` runs in: the test database, and an empty working directory."""
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.setenv("STAIRWAY_DATABASE_URL", database)
-    monkeypatch.setenv("STAIRWAY_SCORECARDS", str(REPO / "examples" / "scorecards"))
-    monkeypatch.chdir(workdir)
-    return workdir
 
 
 def entity_refs(engine: Engine) -> list[str]:
