@@ -6,12 +6,11 @@ point at, and so on. Worker processes parse and validate; the parent only writes
 
 from __future__ import annotations
 
-import gc
 import glob
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from catalog.database import bulk_load_journal
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand, static_prefix
+from catalog.memory import cyclic_gc_paused
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
 from catalog.store import CatalogWriter, WriteSummary, catalogue_is_empty
 from catalog.tables import utc_now
@@ -71,7 +71,7 @@ def ingest(
     """
     started = time.perf_counter()
     starting_points = list(_starting_points(paths))
-    with _cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
+    with cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
             queue = WorkQueue()
@@ -103,19 +103,6 @@ def _first_load_journal(connection: Connection) -> AbstractContextManager[None]:
     empty = catalogue_is_empty(connection)
     connection.rollback()  # the check's own transaction: the journal changes only outside one
     return bulk_load_journal(connection) if empty else nullcontext()
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Ingest allocates millions of short-lived, acyclic objects (parsed documents, row tuples);
-    reference counting frees them all, and the cyclic collector's passes only cost time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _task_or_unchanged(found: _Found, writer: CatalogWriter, max_bytes: int) -> FileTask | FileResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,6 +153,37 @@ def relations_from(connection: Connection, refs: Sequence[str]) -> dict[str, lis
         for forward, ref, relation_type, other in connection.execute(sa.union_all(outgoing, incoming)):
             found[ref].add((relation_type if forward else INVERSE[relation_type], other))
     return {ref: sorted(pairs) for ref, pairs in found.items()}
+
+
+def scan(connection: Connection, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
+    """Rows of a plain SQL query (`?` placeholders) straight from the driver, in the connection's
+    transaction: for bulk reads of whole tables, where building a SQLAlchemy row per record would
+    cost more than the query. Values come as the driver gives them (SQLite: timestamps as text)."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def relations_among(connection: Connection, refs: Collection[str]) -> dict[str, list[tuple[str, str]]]:
+    """Like `relations_from`, for a large share of the catalogue: one scan of the relations table."""
+    found: dict[str, set[tuple[str, str]]] = {ref: set() for ref in refs}
+    for source_ref, relation_type, target_ref in scan(connection, "SELECT source_ref, type, target_ref FROM relations"):
+        if source_ref in found:
+            found[source_ref].add((relation_type, target_ref))
+        if target_ref in found:
+            found[target_ref].add((INVERSE[relation_type], source_ref))
+    return {ref: sorted(pairs) for ref, pairs in found.items()}
+
+
+def timestamp(value: datetime | str) -> datetime:
+    """A timestamp column's value as UTC-aware, as SQLAlchemy or the raw driver returns it."""
+    return aware(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 @dataclass(frozen=True)

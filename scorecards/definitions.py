@@ -10,6 +10,7 @@ import glob
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.documents import Document, DocumentError, decode, read_at_most, read_documents
 from scorecards.rules import Rule, RuleError, compile_rule
@@ -59,16 +60,13 @@ class EntityScope:
 
 
 def _scope_value(entity: Mapping[str, object], key: str) -> str | None:
-    metadata: Mapping[str, object] = entity.get("metadata") or {}  # type: ignore[assignment]
-    spec: Mapping[str, object] = entity.get("spec") or {}  # type: ignore[assignment]
-    value = {
-        "kind": entity.get("kind"),
-        "namespace": metadata.get("namespace") or "default",
-        "type": spec.get("type"),
-        "lifecycle": spec.get("lifecycle"),
-        "owner": spec.get("owner"),
-        "system": spec.get("system"),
-    }[key]
+    if key == "kind":
+        value = entity.get("kind")
+    else:
+        holder: Any = entity.get("metadata" if key == "namespace" else "spec")
+        value = holder.get(key) if isinstance(holder, dict) else None
+        if key == "namespace" and not value:
+            value = "default"
     return str(value).lower() if value is not None else None
 
 
@@ -100,6 +98,15 @@ class Scorecard:
 
     def level(self, ordinal: int) -> Level:
         return self.levels[ordinal - 1]
+
+    @property
+    def check_ids(self) -> tuple[str, ...]:
+        return tuple(check.id for check in self.checks)
+
+    @property
+    def check_places(self) -> tuple[tuple[str, int], ...]:
+        """Each check's (area id, level ordinal), in definition order."""
+        return tuple((check.area.id, check.level.ordinal) for check in self.checks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ Pure functions over a FactDocument: no database, so bulk evaluation and tests ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,34 +69,96 @@ def applies(scorecard: Scorecard, entity: Mapping[str, object]) -> bool:
     return scorecard.scope.matches(entity)
 
 
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """Where an entity stands on a scorecard, without the evidence: what bulk scoring stores."""
+
+    level: int
+    floor: int
+    spread: int
+    lopsided: bool
+    area_levels: dict[str, int]  # by area id
+    applicable: frozenset[str]  # ids of the areas with a check that applies
+    unmet: dict[str, list[int]]  # by area id, the levels of its unmet checks, sorted
+    statuses: tuple[CheckStatus, ...]  # in definition order
+
+
+def standing(
+    scorecard: Scorecard, statuses: Sequence[CheckStatus], places: Sequence[tuple[str, int]] | None = None
+) -> Levels:
+    """Levels from the checks' statuses: an area reaches one below its lowest unmet check; the entity,
+    one below its lowest unmet check of any area. `places` is `scorecard.check_places`, when the
+    caller has it at hand (bulk scoring computes it once)."""
+    top = len(scorecard.levels)
+    unmet: dict[str, list[int]] = {area.id: [] for area in scorecard.areas}
+    applicable: set[str] = set()
+    not_applicable = CheckStatus.NOT_APPLICABLE
+    for (area_id, ordinal), status in zip(places or scorecard.check_places, statuses, strict=True):
+        if status is not not_applicable:
+            applicable.add(area_id)
+            if status not in MET:
+                unmet[area_id].append(ordinal)
+    area_levels = {}
+    for area_id, ordinals in unmet.items():
+        ordinals.sort()
+        area_levels[area_id] = (ordinals[0] if ordinals else top + 1) - 1
+    level = min(area_levels.values(), default=top)
+    counted = [area_levels[area_id] for area_id in applicable] or [level]
+    floor, spread = min(counted), max(counted) - min(counted)
+    return Levels(
+        level,
+        floor,
+        spread,
+        spread >= scorecard.lopsided_threshold,
+        area_levels,
+        frozenset(applicable),
+        unmet,
+        tuple(statuses),
+    )
+
+
+def evaluate_levels(
+    scorecard: Scorecard,
+    document: FactDocument,
+    exemptions: Mapping[str, Exemption] | None = None,
+    places: Sequence[tuple[str, int]] | None = None,
+) -> Levels:
+    """The entity's levels, deciding each check without explaining it (the fast path for bulk scoring)."""
+    statuses = []
+    entity = document.entity
+    for check in scorecard.checks:
+        if check.scope is not None and not check.scope.matches(entity):
+            statuses.append(CheckStatus.NOT_APPLICABLE)
+            continue
+        status = check.rule.status(document)
+        exemption = exemptions.get(check.id) if exemptions else None
+        if exemption is not None and exemption.active(document.now):
+            status = CheckStatus.EXEMPT
+        statuses.append(status)
+    return standing(scorecard, statuses, places)
+
+
 def evaluate(
     scorecard: Scorecard, document: FactDocument, exemptions: Mapping[str, Exemption] | None = None
 ) -> ScorecardResult:
-    """The scorecard's result for the entity in `document`; `exemptions` by check id."""
+    """The scorecard's result for the entity in `document`, with every check's evidence; `exemptions` by check id."""
     exemptions = exemptions or {}
     results = tuple(_check_result(check, document, exemptions.get(check.id)) for check in scorecard.checks)
+    levels = standing(scorecard, [r.status for r in results])
     top = len(scorecard.levels)
-    level = _level_reached(results, top)
-    areas = tuple(
-        AreaResult(
-            area,
-            scorecard.level(_level_reached([r for r in results if r.check.area == area], top)),
-            any(r.check.area == area and r.status is not CheckStatus.NOT_APPLICABLE for r in results),
-        )
-        for area in scorecard.areas
-    )
-    counted = [area.level.ordinal for area in areas if area.applicable] or [level]
-    floor, spread = min(counted), max(counted) - min(counted)
     return ScorecardResult(
         scorecard=scorecard,
-        level=scorecard.level(level),
-        next_level=scorecard.level(level + 1) if level < top else None,
-        areas=areas,
-        floor=scorecard.level(floor),
-        spread=spread,
-        lopsided=spread >= scorecard.lopsided_threshold,
+        level=scorecard.level(levels.level),
+        next_level=scorecard.level(levels.level + 1) if levels.level < top else None,
+        areas=tuple(
+            AreaResult(area, scorecard.level(levels.area_levels[area.id]), area.id in levels.applicable)
+            for area in scorecard.areas
+        ),
+        floor=scorecard.level(levels.floor),
+        spread=levels.spread,
+        lopsided=levels.lopsided,
         checks=results,
-        unlock=_unlock(results, level + 1, top),
+        unlock=_unlock(results, levels.level + 1, levels.unmet, top) if levels.level < top else (),
         evaluated_at=document.now,
     )
 
@@ -112,13 +174,9 @@ def _check_result(check: Check, document: FactDocument, exemption: Exemption | N
     return CheckResult(check, outcome.status, outcome.observed, outcome.message)
 
 
-def _level_reached(results: tuple[CheckResult, ...] | list[CheckResult], top: int) -> int:
-    """The highest level N such that every check of levels 2..N is met: one below the lowest unmet check."""
-    blocked = min((r.check.level.ordinal for r in results if r.status not in MET), default=top + 1)
-    return blocked - 1
-
-
-def _unlock(results: tuple[CheckResult, ...], next_ordinal: int, top: int) -> tuple[CheckResult, ...]:
+def _unlock(
+    results: tuple[CheckResult, ...], next_ordinal: int, unmet: Mapping[str, list[int]], top: int
+) -> tuple[CheckResult, ...]:
     """The next level's applicable checks, unmet first. Among those, the ones whose passing would lift
     their area highest come first (an area held at the floor by a single check may jump several
     levels), then failures before missing facts, then definition order."""
@@ -128,9 +186,13 @@ def _unlock(results: tuple[CheckResult, ...], next_ordinal: int, top: int) -> tu
         if r.check.level.ordinal == next_ordinal and r.status is not CheckStatus.NOT_APPLICABLE
     ]
 
-    def lift(check: CheckResult) -> int:
-        same_area = [r for r in results if r.check.area == check.check.area]
-        return _level_reached([r for r in same_area if r is not check], top) - _level_reached(same_area, top)
+    def lift(r: CheckResult) -> int:
+        # The area's unmet levels, sorted; meeting this check removes one entry at next_ordinal.
+        ordinals = unmet[r.check.area.id]
+        after = ordinals[1] if len(ordinals) > 1 and ordinals[0] == next_ordinal else top + 1
+        if ordinals[0] != next_ordinal:
+            return 0
+        return (after - 1) - (next_ordinal - 1)
 
     def rank(item: tuple[int, CheckResult]) -> tuple[bool, int, int, int]:
         index, r = item

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from catalog.queries import IN_CHUNK, aware
+from catalog.queries import IN_CHUNK, aware, scan, timestamp
 from catalog.refs import RefError, parse_ref
 from catalog.tables import ENTITIES
 from scorecards.rules import Fact
@@ -114,20 +114,19 @@ def record_facts(connection: Connection, submission: Submission, now: datetime) 
 
 
 def latest_facts(connection: Connection, refs: Sequence[str] | None) -> dict[str, dict[str, dict[str, Fact]]]:
-    """The newest fact of each name, by entity and source; for all entities when `refs` is None."""
+    """The newest fact of each name, by entity and source; for all entities (one scan) when `refs` is None."""
     found: dict[str, dict[str, dict[str, Fact]]] = {}
-    columns = (FACTS.c.entity_ref, FACTS.c.source, FACTS.c.name, FACTS.c.value, FACTS.c.observed_at)
-    queries = (
-        [sa.select(*columns)]
-        if refs is None
-        else [
-            sa.select(*columns).where(FACTS.c.entity_ref.in_(refs[start : start + IN_CHUNK]))
-            for start in range(0, len(refs), IN_CHUNK)
-        ]
-    )
-    for query in queries:
-        for ref, source, name, value, observed_at in connection.execute(query):
-            found.setdefault(ref, {}).setdefault(source, {})[name] = Fact(orjson.loads(value), aware(observed_at))
+    sql = "SELECT entity_ref, source, name, value, observed_at FROM facts"
+    if refs is None:
+        batches = [scan(connection, sql)]
+    else:
+        batches = []
+        for start in range(0, len(refs), IN_CHUNK):
+            chunk = refs[start : start + IN_CHUNK]
+            batches.append(scan(connection, f"{sql} WHERE entity_ref IN ({', '.join('?' * len(chunk))})", chunk))
+    for rows in batches:
+        for ref, source, name, value, observed_at in rows:
+            found.setdefault(ref, {}).setdefault(source, {})[name] = Fact(orjson.loads(value), timestamp(observed_at))
     return found
 
 

@@ -7,22 +7,26 @@ many entities), rules run in Python, and results are written with one statement 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalog.queries import IN_CHUNK, relations_from
+from catalog.memory import cyclic_gc_paused
+from catalog.queries import IN_CHUNK, relations_among, relations_from, scan
 from catalog.tables import ENTITIES
 from scorecards.definitions import Scorecard
-from scorecards.evaluate import ScorecardResult, applies, evaluate
+from scorecards.evaluate import Exemption, Levels, ScorecardResult, applies, evaluate, evaluate_levels
 from scorecards.exemptions import active_exemptions
 from scorecards.facts import Submission, check_submission, latest_facts, record_facts
 from scorecards.rules import FactDocument
 from scorecards.tables import HISTORY, RESULTS
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,17 +41,23 @@ def fact_documents(
     connection: Connection, refs: Sequence[str] | None, kinds: Sequence[str] | None, now: datetime
 ) -> Iterator[tuple[str, FactDocument]]:
     """(ref, FactDocument) per entity (all of `kinds`, or the `refs` given): relations both ways, latest facts."""
-    query = sa.select(ENTITIES.c.ref, ENTITIES.c.body)
-    if kinds is not None:
-        query = query.where(ENTITIES.c.kind.in_([kind.lower() for kind in kinds]))
-    chunks = [None] if refs is None else [refs[start : start + IN_CHUNK] for start in range(0, len(refs), IN_CHUNK)]
     bodies: dict[str, dict[str, object]] = {}
-    for chunk in chunks:
-        for ref, body in connection.execute(query if chunk is None else query.where(ENTITIES.c.ref.in_(chunk))):
+    if refs is None:  # the whole catalogue: scans straight from the driver
+        sql, params = "SELECT ref, body FROM entities", list(kinds or [])
+        if kinds is not None:
+            sql += f" WHERE kind IN ({', '.join('?' * len(params))})" if params else " WHERE 1 = 0"
+        for ref, body in scan(connection, sql, [kind.lower() for kind in params]):
             bodies[ref] = orjson.loads(body)
-    wanted = list(bodies)
-    relations = relations_from(connection, wanted)
-    facts = latest_facts(connection, wanted if refs is not None else None)
+        relations = relations_among(connection, bodies.keys())
+    else:
+        query = sa.select(ENTITIES.c.ref, ENTITIES.c.body)
+        if kinds is not None:
+            query = query.where(ENTITIES.c.kind.in_([kind.lower() for kind in kinds]))
+        for start in range(0, len(refs), IN_CHUNK):
+            for ref, body in connection.execute(query.where(ENTITIES.c.ref.in_(refs[start : start + IN_CHUNK]))):
+                bodies[ref] = orjson.loads(body)
+        relations = relations_from(connection, list(bodies))
+    facts = latest_facts(connection, list(bodies) if refs is not None else None)
     for ref, body in bodies.items():
         body["relations"] = [{"type": kind, "targetRef": target} for kind, target in relations.get(ref, [])]
         yield ref, FactDocument(body, facts.get(ref, {}), now)
@@ -56,12 +66,37 @@ def fact_documents(
 def evaluate_entities(
     connection: Connection, scorecards: Sequence[Scorecard], refs: Sequence[str] | None, now: datetime
 ) -> Iterator[tuple[str, ScorecardResult]]:
-    """Each applicable (entity ref, result), evaluated as of `now`."""
+    """Each applicable (entity ref, result with evidence), evaluated as of `now`."""
+    return _each_applicable(connection, scorecards, refs, now, evaluate)
+
+
+def score_entities(
+    connection: Connection, scorecards: Sequence[Scorecard], refs: Sequence[str] | None, now: datetime
+) -> Iterator[tuple[str, Scorecard, Levels]]:
+    """Each applicable (entity ref, scorecard, levels), checks decided but not explained: for storing."""
+    places = {card.name: card.check_places for card in scorecards}
+
+    def judge(
+        scorecard: Scorecard, document: FactDocument, exemptions: Mapping[str, Exemption] | None
+    ) -> tuple[Scorecard, Levels]:
+        return scorecard, evaluate_levels(scorecard, document, exemptions, places[scorecard.name])
+
+    for ref, (scorecard, levels) in _each_applicable(connection, scorecards, refs, now, judge):
+        yield ref, scorecard, levels
+
+
+def _each_applicable(
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    refs: Sequence[str] | None,
+    now: datetime,
+    judge: Callable[[Scorecard, FactDocument, Mapping[str, Exemption] | None], T],
+) -> Iterator[tuple[str, T]]:
     exemptions = active_exemptions(connection, refs, now)
     for ref, document in fact_documents(connection, refs, _kinds(scorecards), now):
         for scorecard in scorecards:
             if applies(scorecard, document.entity):
-                yield ref, evaluate(scorecard, document, exemptions.get((ref, scorecard.name)))
+                yield ref, judge(scorecard, document, exemptions.get((ref, scorecard.name)))
 
 
 def _kinds(scorecards: Sequence[Scorecard]) -> list[str] | None:
@@ -83,36 +118,21 @@ def store_results(
     Results of scorecards no longer defined, and of entities a scorecard no longer applies to, go.
     """
     summary = EvaluationSummary()
-    result_rows: list[dict[str, object]] = []
-    history_rows: list[dict[str, object]] = []
+    result_rows: list[tuple[object, ...]] = []
+    history_rows: list[tuple[object, ...]] = []
     seen: set[str] = set()
     today = now.date()
-    for ref, result in evaluate_entities(connection, scorecards, refs, now):
-        seen.add(ref)
-        areas = orjson.dumps({area.area.id: area.level.ordinal for area in result.areas}).decode()
-        result_rows.append(
-            {
-                "entity_ref": ref,
-                "scorecard": result.scorecard.name,
-                "level": result.level.ordinal,
-                "floor": result.floor.ordinal,
-                "spread": result.spread,
-                "lopsided": result.lopsided,
-                "area_levels": areas,
-                "statuses": orjson.dumps({r.check.id: r.status.value for r in result.checks}).decode(),
-                "evaluated_at": now,
-            }
-        )
-        history_rows.append(
-            {
-                "entity_ref": ref,
-                "scorecard": result.scorecard.name,
-                "day": today,
-                "level": result.level.ordinal,
-                "floor": result.floor.ordinal,
-                "area_levels": areas,
-            }
-        )
+    check_ids = {card.name: card.check_ids for card in scorecards}
+    at, day = _bound(connection, RESULTS.c.evaluated_at, now), _bound(connection, HISTORY.c.day, today)
+    with cyclic_gc_paused():
+        for ref, scorecard, levels in score_entities(connection, scorecards, refs, now):
+            seen.add(ref)
+            areas = orjson.dumps(levels.area_levels).decode()
+            statuses = orjson.dumps(dict(zip(check_ids[scorecard.name], levels.statuses, strict=True))).decode()
+            result_rows.append(
+                (ref, scorecard.name, levels.level, levels.floor, levels.spread, levels.lopsided, areas, statuses, at)
+            )
+            history_rows.append((ref, scorecard.name, day, levels.level, levels.floor, areas))
     summary.entities, summary.results = len(seen), len(result_rows)
     names = [scorecard.name for scorecard in scorecards]
     if refs is None:
@@ -124,9 +144,23 @@ def store_results(
             connection.execute(sa.delete(RESULTS).where(RESULTS.c.entity_ref.in_(chunk)))
             connection.execute(sa.delete(HISTORY).where(HISTORY.c.day == today, HISTORY.c.entity_ref.in_(chunk)))
     if result_rows:
-        connection.execute(sa.insert(RESULTS), result_rows)
-        connection.execute(sa.insert(HISTORY), history_rows)
+        _insert(connection, RESULTS, result_rows)
+        _insert(connection, HISTORY, history_rows)
     return summary
+
+
+def _bound(connection: Connection, column: sa.Column[Any], value: object) -> object:
+    """A value as the column's type binds it for this database, computed once for a bulk insert."""
+    processor = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return processor(value) if processor else value
+
+
+def _insert(connection: Connection, table: sa.Table, rows: list[tuple[object, ...]]) -> None:
+    """Insert tuples, in the table's column order and already bound, straight through the driver."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    names = [column.name for column in table.columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    connection.exec_driver_sql(sql, rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,15 @@ class Outcome(NamedTuple):
     message: str
 
 
-Rule = Callable[[FactDocument], Outcome]
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule: `status` decides (the fast path bulk scoring runs), `explain` also says what it saw."""
+
+    status: Callable[[FactDocument], CheckStatus]
+    explain: Callable[[FactDocument], Outcome]
+
+    def __call__(self, document: FactDocument) -> Outcome:
+        return self.explain(document)
 
 
 class RuleError(ValueError):
@@ -221,51 +229,58 @@ def _leaf(
 ) -> Rule:
     name = describe_path(path)
     wanted = _expectation(op, expected)
+    absent = op == "absent"
+    passed, failed, missing = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_REPORTED
     if path[0] == "facts":
         source, fact_name, inner = path[1], path[2], path[3:]
 
-        def reported(document: FactDocument) -> Outcome:
+        def reported_status(document: FactDocument) -> CheckStatus:
             fact = document.facts.get(source, {}).get(fact_name)
-            if fact is None:
-                return Outcome(CheckStatus.NOT_REPORTED, None, f"{name} was never reported")
-            when = fact.observed_at.date().isoformat()
-            if max_age is not None and document.now - fact.observed_at > max_age:
-                return Outcome(
-                    CheckStatus.NOT_REPORTED, fact.value, f"{name} was last reported on {when}, too long ago"
-                )
+            if fact is None or (max_age is not None and document.now - fact.observed_at > max_age):
+                return missing
             observed = _walk(fact.value, inner)
             if observed is _MISSING or observed is None:
-                if op == "absent":
-                    return Outcome(CheckStatus.PASSED, None, f"{name} is absent")
-                return Outcome(CheckStatus.NOT_REPORTED, None, f"{name} was not in the facts reported on {when}")
-            if op == "absent":
-                return Outcome(CheckStatus.FAILED, observed, f"{name} was {_show(observed)} on {when}, expected absent")
-            if test(observed):
-                return Outcome(CheckStatus.PASSED, observed, f"{name} was {_show(observed)} on {when}")
-            return Outcome(CheckStatus.FAILED, observed, f"{name} was {_show(observed)} on {when}, expected {wanted}")
+                return passed if absent else missing
+            return failed if absent or not test(observed) else passed
 
-        return reported
+        def reported(document: FactDocument) -> Outcome:
+            status = reported_status(document)
+            fact = document.facts.get(source, {}).get(fact_name)
+            if fact is None:
+                return Outcome(status, None, f"{name} was never reported")
+            when = fact.observed_at.date().isoformat()
+            if max_age is not None and document.now - fact.observed_at > max_age:
+                return Outcome(status, fact.value, f"{name} was last reported on {when}, too long ago")
+            observed = _walk(fact.value, inner)
+            if observed is _MISSING or observed is None:
+                reason = f"{name} is absent" if absent else f"{name} was not in the facts reported on {when}"
+                return Outcome(status, None, reason)
+            verdict = "" if status is passed else f", expected {wanted}"
+            return Outcome(status, observed, f"{name} was {_show(observed)} on {when}{verdict}")
+
+        return Rule(reported_status, reported)
     inner = path[1:]
 
-    def declared(document: FactDocument) -> Outcome:
+    def declared_status(document: FactDocument) -> CheckStatus:
         observed = _walk(document.entity, inner)
         if observed is _MISSING or observed is None:
-            passed = op == "absent"
-            return Outcome(CheckStatus.PASSED if passed else CheckStatus.FAILED, None, f"{name} is absent")
-        if op == "absent":
-            return Outcome(CheckStatus.FAILED, observed, f"{name} is {_show(observed)}, expected absent")
-        ok = test(observed)
-        verdict = "" if ok else f", expected {wanted}"
-        return Outcome(
-            CheckStatus.PASSED if ok else CheckStatus.FAILED, observed, f"{name} is {_show(observed)}{verdict}"
-        )
+            return passed if absent else failed
+        return failed if absent or not test(observed) else passed
 
-    return declared
+    def declared(document: FactDocument) -> Outcome:
+        status = declared_status(document)
+        observed = _walk(document.entity, inner)
+        if observed is _MISSING or observed is None:
+            return Outcome(status, None, f"{name} is absent")
+        verdict = "" if status is passed else f", expected {wanted}"
+        return Outcome(status, observed, f"{name} is {_show(observed)}{verdict}")
+
+    return Rule(declared_status, declared)
 
 
 def _walk(value: object, segments: Sequence[str]) -> object:
     for segment in segments:
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):  # the common case, without an ABC check
             value = value.get(segment, _MISSING)
         elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
             value = value[int(segment)]
@@ -311,34 +326,60 @@ def _show(value: object, limit: int = 80) -> str:
 
 
 def _negate(rule: Rule) -> Rule:
+    swapped = {CheckStatus.PASSED: CheckStatus.FAILED, CheckStatus.FAILED: CheckStatus.PASSED}
+
+    def negated_status(document: FactDocument) -> CheckStatus:
+        status = rule.status(document)
+        return swapped.get(status, status)
+
     def negated(document: FactDocument) -> Outcome:
-        outcome = rule(document)
+        outcome = rule.explain(document)
         if outcome.status is CheckStatus.PASSED:
             return Outcome(CheckStatus.FAILED, outcome.observed, f"not expected: {outcome.message}")
         if outcome.status is CheckStatus.FAILED:
             return Outcome(CheckStatus.PASSED, outcome.observed, f"as expected, not: {outcome.message}")
         return outcome
 
-    return negated
+    return Rule(negated_status, negated)
 
 
 def _all(rules: list[Rule]) -> Rule:
+    def every_status(document: FactDocument) -> CheckStatus:
+        result = CheckStatus.PASSED
+        for rule in rules:
+            status = rule.status(document)
+            if status is CheckStatus.FAILED:
+                return status  # a failure decides, whatever else is missing
+            if status is CheckStatus.NOT_REPORTED:
+                result = status
+        return result
+
     def every(document: FactDocument) -> Outcome:
-        outcomes = [rule(document) for rule in rules]
+        outcomes = [rule.explain(document) for rule in rules]
         for status in (CheckStatus.FAILED, CheckStatus.NOT_REPORTED):
             deciding = next((outcome for outcome in outcomes if outcome.status is status), None)
             if deciding is not None:
                 return deciding
         return Outcome(CheckStatus.PASSED, [o.observed for o in outcomes], "; ".join(o.message for o in outcomes))
 
-    return every
+    return Rule(every_status, every)
 
 
 def _any(rules: list[Rule]) -> Rule:
+    def some_status(document: FactDocument) -> CheckStatus:
+        result = CheckStatus.FAILED
+        for rule in rules:
+            status = rule.status(document)
+            if status is CheckStatus.PASSED:
+                return status
+            if status is CheckStatus.NOT_REPORTED:
+                result = status
+        return result
+
     def some(document: FactDocument) -> Outcome:
         outcomes = []
         for rule in rules:
-            outcome = rule(document)
+            outcome = rule.explain(document)
             if outcome.status is CheckStatus.PASSED:
                 return outcome
             outcomes.append(outcome)
@@ -349,4 +390,4 @@ def _any(rules: list[Rule]) -> Rule:
         )
         return Outcome(status, [o.observed for o in outcomes], "none held: " + "; ".join(o.message for o in outcomes))
 
-    return some
+    return Rule(some_status, some)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from strawberry.dataloader import DataLoader
@@ -31,6 +31,15 @@ class RequestContext(BaseContext):
         self.entities: DataLoader[str, StoredEntity | None] = DataLoader(load_fn=self._load_entities)
         self.relations: DataLoader[str, list[tuple[str, str]]] = DataLoader(load_fn=self._load_relations)
         self.results: DataLoader[str, dict[str, ScorecardResult]] = DataLoader(load_fn=self._load_results)
+        self._checks: dict[str, dict[str, Any]] = {}
+
+    def graphql_checks(self, scorecard: Scorecard) -> dict[str, Any]:
+        """The GraphQL Check objects of a definition, by id, built once per request."""
+        from service.graphql.scorecard_types import Check
+
+        if scorecard.name not in self._checks:
+            self._checks[scorecard.name] = {check.id: Check.of(check) for check in scorecard.checks}
+        return self._checks[scorecard.name]
 
     def scorecard(self, name: str) -> Scorecard | None:
         """The live definition of that name."""

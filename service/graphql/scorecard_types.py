@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -57,39 +58,28 @@ class CheckLink:
 
 @strawberry.type(description="A check as defined: the level and area it counts towards, and how to pass it.")
 class Check:
-    definition: strawberry.Private[definitions.Check]
+    # Plain fields, built once per definition and request: a page of results repeats them thousands of times.
+    id: str
+    title: str
+    description: str | None
+    level: Level
+    area: Area
+    rule: JSON = strawberry.field(description="The rule as written in the definition.")
+    remediation: str
+    links: list[CheckLink]
 
-    @strawberry.field
-    def id(self) -> str:
-        return self.definition.id
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.definition.title
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.definition.description
-
-    @strawberry.field
-    def level(self) -> Level:
-        return Level.of(self.definition.level)
-
-    @strawberry.field
-    def area(self) -> Area:
-        return Area(id=self.definition.area.id, title=self.definition.area.title)
-
-    @strawberry.field(description="The rule as written in the definition.")
-    def rule(self) -> JSON:
-        return dict(self.definition.definition)  # type: ignore[return-value]
-
-    @strawberry.field
-    def remediation(self) -> str:
-        return self.definition.remediation
-
-    @strawberry.field
-    def links(self) -> list[CheckLink]:
-        return [CheckLink(url=link.url, title=link.title) for link in self.definition.links]
+    @classmethod
+    def of(cls, check: definitions.Check) -> Check:
+        return cls(
+            id=check.id,
+            title=check.title,
+            description=check.description,
+            level=Level.of(check.level),
+            area=Area(id=check.area.id, title=check.area.title),
+            rule=cast(JSON, dict(check.definition)),
+            remediation=check.remediation,
+            links=[CheckLink(url=link.url, title=link.title) for link in check.links],
+        )
 
 
 @strawberry.type(description="A scorecard definition: levels, areas and checks.")
@@ -118,7 +108,7 @@ class Scorecard:
 
     @strawberry.field
     def checks(self) -> list[Check]:
-        return [Check(definition=check) for check in self.definition.checks]
+        return [Check.of(check) for check in self.definition.checks]
 
     @strawberry.field(description="The spread between area levels from which a result is lopsided.")
     def lopsided_threshold(self) -> int:
@@ -160,27 +150,25 @@ class Exemption:
 
 @strawberry.type(description="One check's finding for one entity, with the value it observed and why.")
 class CheckResult:
-    result: strawberry.Private[evaluate.CheckResult]
+    check: Check
+    status: CheckStatus
+    observed: JSON | None = strawberry.field(description="The value the check looked at (null when absent).")
+    message: str = strawberry.field(description="A one-line reason, e.g. 'spec.owner is absent'.")
+    exemption: Exemption | None
 
-    @strawberry.field
-    def check(self) -> Check:
-        return Check(definition=self.result.check)
 
-    @strawberry.field
-    def status(self) -> CheckStatus:
-        return CheckStatus(self.result.status.value)
-
-    @strawberry.field(description="The value the check looked at (null when absent).")
-    def observed(self) -> JSON | None:
-        return self.result.observed  # type: ignore[return-value]
-
-    @strawberry.field(description="A one-line reason, e.g. 'spec.owner is absent'.")
-    def message(self) -> str:
-        return self.result.message
-
-    @strawberry.field
-    def exemption(self) -> Exemption | None:
-        return Exemption(stored=self.result.exemption) if self.result.exemption else None
+def check_results(results: Sequence[evaluate.CheckResult], checks: Mapping[str, Check]) -> list[CheckResult]:
+    """GraphQL check results, sharing one Check object per definition check."""
+    return [
+        CheckResult(
+            check=checks[r.check.id],
+            status=CheckStatus[r.status.value],
+            observed=cast(JSON, r.observed),
+            message=r.message,
+            exemption=Exemption(stored=r.exemption) if r.exemption else None,
+        )
+        for r in results
+    ]
 
 
 @strawberry.type
@@ -236,13 +224,21 @@ class ScorecardResult:
         return self.result.lopsided
 
     @strawberry.field
-    def checks(self, status: CheckStatus | None = None) -> list[CheckResult]:
+    def checks(self, info: strawberry.Info, status: CheckStatus | None = None) -> list[CheckResult]:
         wanted = CheckStatusValue(status.value) if status else None
-        return [CheckResult(result=r) for r in self.result.checks if wanted is None or r.status is wanted]
+        chosen = [r for r in self.result.checks if wanted is None or r.status is wanted]
+        return check_results(chosen, info.context.graphql_checks(self.result.scorecard))
+
+    @strawberry.field(
+        description="Every check's status by check id, in one value: for list views, where a page of "
+        "`checks` objects costs several times as much to resolve."
+    )
+    def statuses(self) -> JSON:
+        return cast(JSON, {r.check.id: r.status.value for r in self.result.checks})
 
     @strawberry.field(description="The next level's checks, unmet first, those that lift their area most first.")
-    def unlock(self) -> list[CheckResult]:
-        return [CheckResult(result=r) for r in self.result.unlock]
+    def unlock(self, info: strawberry.Info) -> list[CheckResult]:
+        return check_results(self.result.unlock, info.context.graphql_checks(self.result.scorecard))
 
     @strawberry.field
     def evaluated_at(self) -> datetime:

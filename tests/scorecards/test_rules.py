@@ -105,6 +105,30 @@ def test_each_operator_on_the_descriptor(rule: dict[str, object], status: str, m
         assert result.message == message
 
 
+@pytest.mark.parametrize(
+    "facts",
+    [{}, {"ci": {"coverage": Fact(91, NOW)}}, {"ci": {"coverage": Fact(12, NOW - timedelta(days=40))}}],
+    ids=["unreported", "fresh", "stale"],
+)
+def test_deciding_alone_agrees_with_deciding_and_explaining(facts: dict[str, dict[str, Fact]]) -> None:
+    # Bulk scoring runs `status`; pages run `explain`. They must never disagree.
+    leaves = [
+        {"fact": "entity.spec.owner", "op": "exists"},
+        {"fact": "entity.spec.system", "op": "absent"},
+        {"fact": "entity.spec.replicas", "op": "gt", "value": 5},
+        {"fact": "facts.ci.coverage", "op": "gte", "value": 80, "maxAge": "P30D"},
+        {"fact": "facts.ci.coverage", "op": "absent"},
+        {"fact": "facts.ci.coverage.detail", "op": "exists"},
+    ]
+    rules = (
+        leaves + [{"not": leaf} for leaf in leaves] + [{"all": leaves[:4]}, {"any": leaves[2:]}, {"any": leaves[3:4]}]
+    )
+    doc = FactDocument(ENTITY, facts, NOW)
+    for rule in rules:
+        compiled = compile_rule(rule)
+        assert compiled.status(doc) is compiled.explain(doc).status, rule
+
+
 def test_true_and_one_are_different_values() -> None:
     doc = document(ci={"gate": Fact(1, NOW)})
     assert outcome({"fact": "facts.ci.gate", "op": "equals", "value": True}, doc).status == "FAILED"

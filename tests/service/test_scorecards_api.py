@@ -73,6 +73,13 @@ def test_a_components_result_shows_level_evidence_and_the_unlock_move(client: Te
     assert {c["status"] for c in found["unlock"][: len(unmet)]} <= {"FAILED", "NOT_REPORTED"}
 
 
+def test_statuses_give_every_checks_status_in_one_value(client: TestClient) -> None:
+    query = '{ entity(ref: "component:recommendation-api") { scorecard(name: "ai-platform-maturity") { statuses } } }'
+    statuses = data(client, query)["entity"]["scorecard"]["statuses"]
+    found = result(client, "component:recommendation-api")
+    assert statuses == {c["check"]["id"]: c["status"] for c in found["checks"]}
+
+
 def test_an_entity_no_scorecard_applies_to_has_none(client: TestClient) -> None:
     found = data(
         client,
