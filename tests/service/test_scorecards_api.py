@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from catalog.tables import utc_now
 from scorecards.results import store_results
+from service.app import create_app
+from service.settings import Settings
 from tests.conftest import EXAMPLES, StatementCounter
 from tests.service.conftest import TestClient, app_state, data, only_error
 
@@ -282,3 +285,29 @@ def test_the_example_catalogue_has_every_level_and_a_lopsided_component(client: 
     assert {r["level"]["ordinal"] for r in results.values()} == {1, 2, 3, 4, 5}
     assert results["component:default/fraud-detection-model"]["level"]["ordinal"] == 5
     assert results["component:default/churn-prediction-model"]["lopsided"] is True
+
+
+def test_a_broken_definition_is_logged_and_the_others_serve(
+    database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "scorecards"
+    folder.mkdir()
+    (folder / "default.yaml").write_text(
+        (EXAMPLES.parent / "scorecards" / "ai-platform-maturity.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (folder / "broken.yaml").write_text(
+        "apiVersion: stairway.dev/v1alpha1\nkind: Scorecard\nmetadata: {name: broken}\n"
+        "spec: {levels: [a, b], areas: [x], checks: [{id: c, title: C, level: b, area: y,"
+        " rule: {fact: entity.spec.owner, op: exists}, remediation: R}]}\n",
+        encoding="utf-8",
+    )
+    with (
+        caplog.at_level("WARNING", logger="stairway"),
+        TestClient(create_app(Settings(database_url=database, scorecard_folders=(str(folder),)))) as client,
+    ):
+        assert [card["name"] for card in data(client, "{ scorecards { name } }")["scorecards"]] == [
+            "ai-platform-maturity"
+        ]
+    assert any(
+        "broken.yaml: check 'c': spec.checks.0.area: error: unknown area 'y'" in message for message in caplog.messages
+    )
