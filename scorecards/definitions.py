@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.documents import Document, DocumentError, decode, read_at_most, read_documents
+from catalog.refs import RefError, canonical_ref
 from scorecards.rules import Rule, RuleError, compile_rule
 
 API_VERSION = "stairway.dev/v1alpha1"
@@ -59,6 +60,9 @@ class EntityScope:
         return True
 
 
+_REF_KINDS = {"owner": "group", "system": "system"}  # filters on these compare canonical refs
+
+
 def _scope_value(entity: Mapping[str, object], key: str) -> str | None:
     if key == "kind":
         value = entity.get("kind")
@@ -67,6 +71,14 @@ def _scope_value(entity: Mapping[str, object], key: str) -> str | None:
         value = holder.get(key) if isinstance(holder, dict) else None
         if key == "namespace" and not value:
             value = "default"
+        elif key in _REF_KINDS and isinstance(value, str):
+            metadata: Any = entity.get("metadata") or {}
+            try:
+                return canonical_ref(
+                    value, default_kind=_REF_KINDS[key], default_namespace=metadata.get("namespace") or "default"
+                )
+            except RefError:
+                return None
     return str(value).lower() if value is not None else None
 
 
@@ -260,6 +272,11 @@ def _scope(raw: object, where: str, check: str | None, refuse: Refuse) -> Entity
         options = accepted if isinstance(accepted, list) else [accepted]
         if not options or not all(isinstance(option, str) and option for option in options):
             raise refuse("must be a string or a list of strings", check, f"{where}.{key}")
+        if key in _REF_KINDS:
+            try:
+                options = [canonical_ref(option, default_kind=_REF_KINDS[key]) for option in options]
+            except RefError as error:
+                raise refuse(str(error), check, f"{where}.{key}") from None
         values[key] = frozenset(option.lower() for option in options)
     return EntityScope(values)
 

@@ -188,6 +188,13 @@ def test_the_scorecard_filter_decides_which_entities_it_applies_to(definition: d
     assert not applies(scorecard_of(definition), {"kind": "API", "metadata": {"name": "x"}, "spec": {}})
 
 
+@pytest.mark.parametrize("owner", ["team-a", "group:team-a", "Group:default/Team-A"])
+def test_an_owner_filter_matches_however_the_owner_is_written(definition: dict[str, Any], owner: str) -> None:
+    definition["spec"]["filter"] = {"owner": "team-a"}
+    assert applies(scorecard_of(definition), component(spec={"owner": owner}))
+    assert not applies(scorecard_of(definition), component(spec={"owner": "team-b"}))
+
+
 @pytest.mark.parametrize(("replicas", "level"), [(1, 2), (3, 3)])
 def test_a_check_can_read_any_spec_field(definition: dict[str, Any], replicas: int, level: int) -> None:
     definition["spec"]["checks"] = [
