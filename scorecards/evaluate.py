@@ -5,12 +5,12 @@ Pure functions over a FactDocument: no database, so bulk evaluation and tests ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from scorecards.definitions import Area, Check, Level, Scorecard
-from scorecards.rules import CheckStatus, FactDocument, Outcome
+from scorecards.rules import CheckStatus, FactDocument
 
 # Statuses that do not hold an entity back: the level rule counts them as met.
 MET = frozenset({CheckStatus.PASSED, CheckStatus.EXEMPT, CheckStatus.NOT_APPLICABLE})
@@ -34,13 +34,46 @@ class Exemption:
         return now < self.expires_at
 
 
-@dataclass(frozen=True, slots=True)
 class CheckResult:
-    check: Check
-    status: CheckStatus
-    observed: object
-    message: str
-    exemption: Exemption | None = None
+    """One check's finding. The status is decided at once; the observed value and the reason are
+    worked out when first read, so a list view that shows only statuses never pays for them."""
+
+    __slots__ = ("_document", "_explained", "check", "exemption", "status")
+
+    def __init__(
+        self, check: Check, status: CheckStatus, document: FactDocument, exemption: Exemption | None = None
+    ) -> None:
+        self.check = check
+        self.status = status
+        self.exemption = exemption
+        self._document = document
+        self._explained: tuple[object, str] | None = None
+
+    @property
+    def observed(self) -> object:
+        """The value the rule looked at (None when absent)."""
+        return self._explain()[0]
+
+    @property
+    def message(self) -> str:
+        """A one-line reason, e.g. `spec.owner is absent`."""
+        return self._explain()[1]
+
+    def _explain(self) -> tuple[object, str]:
+        if self._explained is None:
+            if self.status is CheckStatus.NOT_APPLICABLE:
+                self._explained = (None, "the check's filter leaves this entity out")
+            else:
+                outcome = self.check.rule.explain(self._document)
+                message = outcome.message
+                if self.exemption is not None:
+                    until = self.exemption.expires_at.date().isoformat()
+                    message = f"exempt until {until}: {self.exemption.reason} ({message})"
+                self._explained = (outcome.observed, message)
+        return self._explained
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.check.id!r}, {self.status.value})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +150,22 @@ def standing(
     )
 
 
+def decide(
+    scorecard: Scorecard, document: FactDocument, exemptions: Mapping[str, Exemption] | None = None
+) -> Iterator[tuple[Check, CheckStatus, Exemption | None]]:
+    """Each check's status for the entity, and the exemption that made it EXEMPT, if one did."""
+    entity = document.entity
+    for check in scorecard.checks:
+        if check.scope is not None and not check.scope.matches(entity):
+            yield check, CheckStatus.NOT_APPLICABLE, None
+            continue
+        exemption = exemptions.get(check.id) if exemptions else None
+        if exemption is not None and exemption.active(document.now):
+            yield check, CheckStatus.EXEMPT, exemption
+        else:
+            yield check, check.rule.status(document), None
+
+
 def evaluate_levels(
     scorecard: Scorecard,
     document: FactDocument,
@@ -124,26 +173,19 @@ def evaluate_levels(
     places: Sequence[tuple[str, int]] | None = None,
 ) -> Levels:
     """The entity's levels, deciding each check without explaining it (the fast path for bulk scoring)."""
-    statuses = []
-    entity = document.entity
-    for check in scorecard.checks:
-        if check.scope is not None and not check.scope.matches(entity):
-            statuses.append(CheckStatus.NOT_APPLICABLE)
-            continue
-        status = check.rule.status(document)
-        exemption = exemptions.get(check.id) if exemptions else None
-        if exemption is not None and exemption.active(document.now):
-            status = CheckStatus.EXEMPT
-        statuses.append(status)
-    return standing(scorecard, statuses, places)
+    return standing(
+        scorecard, [status for _check, status, _exemption in decide(scorecard, document, exemptions)], places
+    )
 
 
 def evaluate(
     scorecard: Scorecard, document: FactDocument, exemptions: Mapping[str, Exemption] | None = None
 ) -> ScorecardResult:
-    """The scorecard's result for the entity in `document`, with every check's evidence; `exemptions` by check id."""
-    exemptions = exemptions or {}
-    results = tuple(_check_result(check, document, exemptions.get(check.id)) for check in scorecard.checks)
+    """The scorecard's result for the entity in `document`, each check explained when read; `exemptions` by check id."""
+    results = tuple(
+        CheckResult(check, status, document, exemption)
+        for check, status, exemption in decide(scorecard, document, exemptions)
+    )
     levels = standing(scorecard, [r.status for r in results])
     top = len(scorecard.levels)
     return ScorecardResult(
@@ -161,17 +203,6 @@ def evaluate(
         unlock=_unlock(results, levels.level + 1, levels.unmet, top) if levels.level < top else (),
         evaluated_at=document.now,
     )
-
-
-def _check_result(check: Check, document: FactDocument, exemption: Exemption | None) -> CheckResult:
-    if check.scope is not None and not check.scope.matches(document.entity):
-        return CheckResult(check, CheckStatus.NOT_APPLICABLE, None, "the check's filter leaves this entity out")
-    outcome: Outcome = check.rule(document)
-    if exemption is not None and exemption.active(document.now):
-        until = exemption.expires_at.date().isoformat()
-        message = f"exempt until {until}: {exemption.reason} ({outcome.message})"
-        return CheckResult(check, CheckStatus.EXEMPT, outcome.observed, message, exemption)
-    return CheckResult(check, outcome.status, outcome.observed, outcome.message)
 
 
 def _unlock(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField
 
 from scorecards import definitions, evaluate, results, rollups
 from scorecards.rules import CheckStatus as CheckStatusValue
@@ -157,14 +158,34 @@ class CheckResult:
     exemption: Exemption | None
 
 
-def check_results(results: Sequence[evaluate.CheckResult], checks: Mapping[str, Check]) -> list[CheckResult]:
-    """GraphQL check results, sharing one Check object per definition check."""
+EVIDENCE = {"observed", "message"}
+
+
+def _selected_names(fields: Sequence[Any]) -> set[str]:
+    """The names of the fields selected directly under these, through fragments too."""
+    names: set[str] = set()
+    for field in fields:
+        for child in getattr(field, "selections", ()):
+            if isinstance(child, SelectedField):
+                names.add(child.name)
+            else:  # a fragment: its fields count as selected here
+                names |= _selected_names([child])
+    return names
+
+
+def check_results(
+    info: strawberry.Info, scorecard: definitions.Scorecard, results: Sequence[evaluate.CheckResult]
+) -> list[CheckResult]:
+    """GraphQL check results sharing one Check object per definition check. The evidence (observed
+    value and reason) is worked out only when the query selects it: a list of statuses skips it."""
+    checks = info.context.graphql_checks(scorecard)
+    explain = bool(EVIDENCE & _selected_names(info.selected_fields))
     return [
         CheckResult(
             check=checks[r.check.id],
             status=CheckStatus[r.status.value],
-            observed=cast(JSON, r.observed),
-            message=r.message,
+            observed=cast(JSON, r.observed) if explain else None,
+            message=r.message if explain else "",
             exemption=Exemption(stored=r.exemption) if r.exemption else None,
         )
         for r in results
@@ -227,7 +248,7 @@ class ScorecardResult:
     def checks(self, info: strawberry.Info, status: CheckStatus | None = None) -> list[CheckResult]:
         wanted = CheckStatusValue(status.value) if status else None
         chosen = [r for r in self.result.checks if wanted is None or r.status is wanted]
-        return check_results(chosen, info.context.graphql_checks(self.result.scorecard))
+        return check_results(info, self.result.scorecard, chosen)
 
     @strawberry.field(
         description="Every check's status by check id, in one value: for list views, where a page of "
@@ -238,7 +259,7 @@ class ScorecardResult:
 
     @strawberry.field(description="The next level's checks, unmet first, those that lift their area most first.")
     def unlock(self, info: strawberry.Info) -> list[CheckResult]:
-        return check_results(self.result.unlock, info.context.graphql_checks(self.result.scorecard))
+        return check_results(info, self.result.scorecard, self.result.unlock)
 
     @strawberry.field
     def evaluated_at(self) -> datetime:

@@ -76,6 +76,20 @@ def test_a_components_result_shows_level_evidence_and_the_unlock_move(client: Te
     assert {c["status"] for c in found["unlock"][: len(unmet)]} <= {"FAILED", "NOT_REPORTED"}
 
 
+def test_evidence_asked_for_through_a_fragment_is_there(client: TestClient) -> None:
+    query = """
+    query { entity(ref: "component:recommendation-api") { scorecard(name: "ai-platform-maturity") {
+        checks { check { id } ...Evidence } unlock { ... on CheckResult { message } } } } }
+    fragment Evidence on CheckResult { status observed message }"""
+    found = data(client, query)["entity"]["scorecard"]
+    docs = check(found, "has-docs")
+    assert (docs["observed"], docs["message"]) == (
+        "dir:.",
+        'metadata.annotations["backstage.io/techdocs-ref"] is "dir:."',
+    )
+    assert all(item["message"] for item in found["unlock"])
+
+
 def test_statuses_give_every_checks_status_in_one_value(client: TestClient) -> None:
     query = '{ entity(ref: "component:recommendation-api") { scorecard(name: "ai-platform-maturity") { statuses } } }'
     statuses = data(client, query)["entity"]["scorecard"]["statuses"]
