@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from sqlalchemy.engine import Connection
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.scalars import JSON
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from catalog import queries
@@ -18,6 +19,7 @@ from scorecards import exemptions, facts, results, rollups
 from service.graphql.context import RequestContext
 from service.graphql.cost import QueryCostLimiter
 from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, MaskUnexpectedErrors, bad_input
+from service.graphql.execution import PlainValueExecutionContext
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
 from service.graphql.types import Entity, PageInfo, ProcessingError
@@ -258,11 +260,14 @@ def _refusal(message: str, field: str, status: int) -> GraphQLError:
     return bad_input(f"{field}: {message}", field, NOT_FOUND if status == 404 else BAD_USER_INPUT)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(
+    execution_context_class: type[StrawberryGraphQLCoreExecutionContext] = PlainValueExecutionContext,
+) -> strawberry.Schema:
     """The schema with Stairway's guards against expensive queries."""
     return strawberry.Schema(
         query=merge_types("Query", (Query, ScorecardQuery)),
         mutation=Mutation,
+        execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
         extensions=[
             lambda: QueryDepthLimiter(max_depth=12),
