@@ -94,36 +94,33 @@ class PlainValueExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if is_leaf_type(named):
             leaf: GraphQLLeafType = named
 
-            def leaf_value(source: Any) -> Any:
-                value = getattr(source, attribute)
-                if value is None:
-                    if required:
-                        raise _General
-                    return None
+            def coerce(value: Any) -> Any:
                 coerced = leaf.coerce_output_value(value)
                 if coerced is None:
                     raise _General
                 return coerced
 
-            return leaf_value
+            return _attribute(attribute, required, coerce)
         if is_object_type(named):
             grouped, new_defer_usages, _forbidden = self.collect_subfields(named, field_details_list)
-            if new_defer_usages:
-                return None
-            nested = self._plan(named, grouped)
-            if nested is None:
-                return None
-
-            def object_value(source: Any) -> Any:
-                value = getattr(source, attribute)
-                if value is None:
-                    if required:
-                        raise _General
-                    return None
-                return nested(value)
-
-            return object_value
+            nested = None if new_defer_usages else self._plan(named, grouped)
+            return _attribute(attribute, required, nested) if nested is not None else None
         return None  # lists, interfaces and unions take the general path
+
+
+def _attribute(attribute: str, required: bool, complete: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A step reading one attribute and completing it; a null where the schema forbids one is an error
+    the general path reports."""
+
+    def step(source: Any) -> Any:
+        value = getattr(source, attribute)
+        if value is None:
+            if required:
+                raise _General
+            return None
+        return complete(value)
+
+    return step
 
 
 def _constant(value: str) -> Callable[[Any], str]:
