@@ -102,6 +102,9 @@ def test_a_broken_check_refuses_the_definition_naming_file_check_and_field(
         (lambda d: d["spec"].update(lopsidedThreshold=0), "spec.lopsidedThreshold"),
         (lambda d: d["spec"].update(checks=[]), "spec.checks"),
         (lambda d: d["spec"].update(filter={"kind": 3}), "spec.filter.kind"),
+        (lambda d: d["spec"].update(filter={"owner": "user:"}), "spec.filter.owner"),
+        (lambda d: d.update(spec=["checks"]), "spec"),
+        (lambda d: d["spec"].update(areas="data"), "spec.areas"),
     ],
 )
 def test_a_broken_envelope_refuses_the_definition(definition: dict[str, Any], change: Any, field: str) -> None:
@@ -109,6 +112,12 @@ def test_a_broken_envelope_refuses_the_definition(definition: dict[str, Any], ch
     scorecard, problems = parse_scorecard(definition, "small.yaml")
     assert scorecard is None
     assert [p.field for p in problems] == [field]
+
+
+@pytest.mark.parametrize("document", ["a scorecard", ["a", "list"], 42], ids=repr)
+def test_a_document_that_is_not_a_mapping_is_refused(document: object) -> None:
+    scorecard, problems = parse_scorecard(document, "odd.yaml")
+    assert scorecard is None and [p.message for p in problems] == ["a Scorecard definition must be a mapping"]
 
 
 def test_every_broken_check_is_reported_not_only_the_first(definition: dict[str, Any]) -> None:
