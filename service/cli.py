@@ -31,8 +31,12 @@ def run() -> None:
     gone; after a large ingest, freeing the parent's objects one by one would only add a tenth
     of a second before the shell gets its prompt back.
     """
-    code = main()
-    sys.stdout.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `stairway score REF | head`: the reader left, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
     sys.stderr.flush()
     os._exit(code)
 

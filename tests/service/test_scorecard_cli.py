@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +14,9 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from service.cli import main
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 
+F_SETPIPE_SZ = 1031  # Linux: set a pipe's capacity
 DEFAULT = EXAMPLES.parent / "scorecards" / "ai-platform-maturity.yaml"
 
 
@@ -148,3 +153,21 @@ def test_evaluate_rescores_everything(scored: Path, engine: Engine, capsys: pyte
     assert capsys.readouterr().out.startswith("10 entities scored on 1 scorecard in ")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM scorecard_results")).scalar_one() == 10
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(scored: Path) -> None:
+    # Like `stairway score REF | head -c 100`: a one-page pipe, so the table (about 4.5 KB) cannot
+    # all be written before the reader goes.
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)
+    command = [sys.executable, "-m", "service.cli", "score", "component:churn-prediction-model"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, env=env) as process:
+        os.close(write_end)
+        first = os.read(read_end, 100)
+        os.close(read_end)
+        assert process.stderr is not None
+        errors = process.stderr.read().decode()
+        code = process.wait()
+    assert first.startswith(b"component:default/churn-prediction-model on ai-platform-maturity")
+    assert (code, errors) == (141, "")  # 128 + SIGPIPE, as a shell reports a command its pipe closed on
