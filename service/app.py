@@ -81,9 +81,15 @@ def create_app(settings: Settings) -> FastAPI:
         """Report facts about an entity: `{entityRef, source, facts: {name: value}, observedAt?}`."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return _problem(415, "send the facts as JSON with Content-Type: application/json")
-        data = await request.body()
-        if len(data) > settings.max_body_bytes:
-            return _problem(413, f"the body is over {settings.max_body_bytes:,} bytes")
+        too_big = _problem(413, f"the body is over {settings.max_body_bytes:,} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return too_big  # refused before reading it
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > settings.max_body_bytes:
+                return too_big
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as error:

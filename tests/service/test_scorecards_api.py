@@ -176,6 +176,13 @@ def test_bad_rest_submissions_get_a_4xx_that_says_what_is_wrong(
     assert words in response.json()["error"] + response.json().get("field", "")
 
 
+def test_a_streamed_body_over_the_limit_is_refused_without_reading_it_all(client: TestClient) -> None:
+    chunks = iter([b'{"entityRef": "', b"x" * (600 * 1024), b"x" * (600 * 1024), b'"}'])
+    response = client.post("/api/facts", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "over 1,048,576 bytes" in response.json()["error"]
+
+
 EXEMPT = """
 mutation Exempt($check: String!, $until: DateTime!, $reason: String!) {
   createExemption(entityRef: "component:feature-pipeline", scorecard: "ai-platform-maturity", check: $check,
