@@ -343,17 +343,26 @@ def _negate(rule: Rule) -> Rule:
     return Rule(negated_status, negated)
 
 
-def _all(rules: list[Rule]) -> Rule:
-    def every_status(document: FactDocument) -> CheckStatus:
-        result = CheckStatus.PASSED
+def _first_deciding(
+    rules: list[Rule], deciding: CheckStatus, otherwise: CheckStatus
+) -> Callable[[FactDocument], CheckStatus]:
+    """The status of `all` (a failure decides) or `any` (a pass decides): the deciding status as soon
+    as a rule gives it, else NOT_REPORTED if a rule lacked its fact, else `otherwise`."""
+
+    def status(document: FactDocument) -> CheckStatus:
+        result = otherwise
         for rule in rules:
-            status = rule.status(document)
-            if status is CheckStatus.FAILED:
-                return status  # a failure decides, whatever else is missing
-            if status is CheckStatus.NOT_REPORTED:
-                result = status
+            found = rule.status(document)
+            if found is deciding:
+                return found
+            if found is CheckStatus.NOT_REPORTED:
+                result = found
         return result
 
+    return status
+
+
+def _all(rules: list[Rule]) -> Rule:
     def every(document: FactDocument) -> Outcome:
         outcomes = [rule.explain(document) for rule in rules]
         for status in (CheckStatus.FAILED, CheckStatus.NOT_REPORTED):
@@ -362,20 +371,10 @@ def _all(rules: list[Rule]) -> Rule:
                 return deciding
         return Outcome(CheckStatus.PASSED, [o.observed for o in outcomes], "; ".join(o.message for o in outcomes))
 
-    return Rule(every_status, every)
+    return Rule(_first_deciding(rules, CheckStatus.FAILED, CheckStatus.PASSED), every)
 
 
 def _any(rules: list[Rule]) -> Rule:
-    def some_status(document: FactDocument) -> CheckStatus:
-        result = CheckStatus.FAILED
-        for rule in rules:
-            status = rule.status(document)
-            if status is CheckStatus.PASSED:
-                return status
-            if status is CheckStatus.NOT_REPORTED:
-                result = status
-        return result
-
     def some(document: FactDocument) -> Outcome:
         outcomes = []
         for rule in rules:
@@ -390,4 +389,4 @@ def _any(rules: list[Rule]) -> Rule:
         )
         return Outcome(status, [o.observed for o in outcomes], "none held: " + "; ".join(o.message for o in outcomes))
 
-    return Rule(some_status, some)
+    return Rule(_first_deciding(rules, CheckStatus.PASSED, CheckStatus.FAILED), some)
