@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.driver import scan
 from catalog.refs import parse_ref
 from catalog.relations import INVERSE
 from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, TAGS
@@ -153,21 +154,6 @@ def relations_from(connection: Connection, refs: Sequence[str]) -> dict[str, lis
         for forward, ref, relation_type, other in connection.execute(sa.union_all(outgoing, incoming)):
             found[ref].add((relation_type if forward else INVERSE[relation_type], other))
     return {ref: sorted(pairs) for ref, pairs in found.items()}
-
-
-def scan(connection: Connection, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
-    """Rows of a plain SQL query (`?` placeholders) straight from the driver, in the connection's
-    transaction: for bulk reads of whole tables, where building a SQLAlchemy row per record would
-    cost more than the query. Values come as the driver gives them (SQLite: timestamps as text)."""
-    if connection.dialect.paramstyle != "qmark":
-        sql = sql.replace("%", "%%").replace("?", "%s")
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, tuple(params))
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
-    finally:
-        cursor.close()
 
 
 def relations_among(connection: Connection, refs: Collection[str]) -> dict[str, list[tuple[str, str]]]:

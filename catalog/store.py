@@ -18,6 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.driver import bound, execute_many, insert_rows
 from catalog.locations import location_string
 from catalog.processing import (
     DUPLICATE_ENTITY,
@@ -122,12 +123,7 @@ class CatalogWriter:
         self.source = source
         self.now = now
         self.summary = WriteSummary()
-        dialect = connection.dialect
-        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        # Bind the timestamp the way the column type would, once, for the raw driver inserts.
-        column_type = ENTITIES.c.updated_at.type.dialect_impl(dialect)
-        processor = column_type.bind_processor(dialect)
-        self._now_param = processor(now) if processor else now
+        self._now_param = bound(connection, ENTITIES.c.updated_at, now)  # for the driver-level writes
         self._pending = _Pending()
         self._claimed: dict[str, str] = {}  # ref -> location that provides it in this run
         self._contenders: dict[str, list[tuple[str, EntityRow]]] = {}
@@ -139,7 +135,7 @@ class CatalogWriter:
         self._files: dict[str, KnownFile] = {}
         self._load()
         # Only on SQLite: PostgreSQL's DROP INDEX would lock readers out until the ingest commits.
-        bulk_load = not self._existing and dialect.name == "sqlite"
+        bulk_load = not self._existing and connection.dialect.name == "sqlite"
         self._deferred_indexes = self._defer_indexes() if bulk_load else []
 
     def _load(self) -> None:
@@ -274,26 +270,17 @@ class CatalogWriter:
     def _flush(self) -> None:
         pending, self._pending = self._pending, _Pending()
         self._delete_side_rows(pending.replaced)
-        self._insert("entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
-        if pending.updates:
-            assignments = ", ".join(f"{column} = {self._mark}" for column in _ENTITY_COLUMNS)
-            sql = f"UPDATE entities SET {assignments} WHERE id = {self._mark}"
-            self.connection.exec_driver_sql(sql, pending.updates)
-        self._insert("relations", ("source_ref", "type", "target_ref"), pending.relations)
-        self._insert("entity_tags", ("entity_ref", "tag"), pending.tags)
+        insert_rows(self.connection, "entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
+        assignments = ", ".join(f"{column} = ?" for column in _ENTITY_COLUMNS)
+        execute_many(self.connection, f"UPDATE entities SET {assignments} WHERE id = ?", pending.updates)
+        insert_rows(self.connection, "relations", ("source_ref", "type", "target_ref"), pending.relations)
+        insert_rows(self.connection, "entity_tags", ("entity_ref", "tag"), pending.tags)
 
     def _delete_side_rows(self, refs: list[str]) -> None:
         """Remove the relations and tags these entities declared (before rewriting or removing them)."""
         for chunk in _chunks(refs, 500):
             self.connection.execute(sa.delete(RELATIONS).where(RELATIONS.c.source_ref.in_(chunk)))
             self.connection.execute(sa.delete(TAGS).where(TAGS.c.entity_ref.in_(chunk)))
-
-    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-        """Insert tuples straight through the driver: the hot path of a cold ingest."""
-        if rows:
-            marks = ", ".join([self._mark] * len(columns))
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-            self.connection.exec_driver_sql(sql, rows)
 
     def finish(self) -> WriteSummary:
         """Settle contested refs, remove what this source no longer provides, write errors."""
@@ -320,14 +307,12 @@ class CatalogWriter:
                 changed.append((content_hash, targets, has_errors, self.source, path))
             else:
                 new.append((self.source, path, content_hash, targets, has_errors))
-        self._insert("source_files", ("source", "path", "content_hash", "targets", "has_errors"), new)
-        if changed:
-            mark = self._mark
-            self.connection.exec_driver_sql(
-                f"UPDATE source_files SET content_hash = {mark}, targets = {mark}, has_errors = {mark}"
-                f" WHERE source = {mark} AND path = {mark}",
-                changed,
-            )
+        insert_rows(self.connection, "source_files", ("source", "path", "content_hash", "targets", "has_errors"), new)
+        execute_many(
+            self.connection,
+            "UPDATE source_files SET content_hash = ?, targets = ?, has_errors = ? WHERE source = ? AND path = ?",
+            changed,
+        )
 
     def _settle_contenders(self) -> None:
         for ref, contenders in self._contenders.items():

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from catalog.queries import IN_CHUNK, aware, scan, timestamp
+from catalog.driver import scan
+from catalog.queries import IN_CHUNK, aware, timestamp
 from catalog.refs import RefError, parse_ref
 from catalog.tables import ENTITIES
 from scorecards.rules import Fact

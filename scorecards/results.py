@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.driver import bound, insert_rows, scan
 from catalog.memory import cyclic_gc_paused
-from catalog.queries import IN_CHUNK, relations_among, relations_from, scan
+from catalog.queries import IN_CHUNK, relations_among, relations_from
 from catalog.tables import ENTITIES
 from scorecards.definitions import Scorecard
 from scorecards.evaluate import Exemption, Levels, ScorecardResult, applies, evaluate, evaluate_levels
@@ -123,7 +124,7 @@ def store_results(
     seen: set[str] = set()
     today = now.date()
     check_ids = {card.name: card.check_ids for card in scorecards}
-    at, day = _bound(connection, RESULTS.c.evaluated_at, now), _bound(connection, HISTORY.c.day, today)
+    at, day = bound(connection, RESULTS.c.evaluated_at, now), bound(connection, HISTORY.c.day, today)
     with cyclic_gc_paused():
         for ref, scorecard, levels in score_entities(connection, scorecards, refs, now):
             seen.add(ref)
@@ -144,23 +145,9 @@ def store_results(
             connection.execute(sa.delete(RESULTS).where(RESULTS.c.entity_ref.in_(chunk)))
             connection.execute(sa.delete(HISTORY).where(HISTORY.c.day == today, HISTORY.c.entity_ref.in_(chunk)))
     if result_rows:
-        _insert(connection, RESULTS, result_rows)
-        _insert(connection, HISTORY, history_rows)
+        for table, rows in ((RESULTS, result_rows), (HISTORY, history_rows)):
+            insert_rows(connection, table.name, [column.name for column in table.columns], rows)
     return summary
-
-
-def _bound(connection: Connection, column: sa.Column[Any], value: object) -> object:
-    """A value as the column's type binds it for this database, computed once for a bulk insert."""
-    processor = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    return processor(value) if processor else value
-
-
-def _insert(connection: Connection, table: sa.Table, rows: list[tuple[object, ...]]) -> None:
-    """Insert tuples, in the table's column order and already bound, straight through the driver."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    names = [column.name for column in table.columns]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    connection.exec_driver_sql(sql, rows)
 
 
 @dataclass(frozen=True, slots=True)
