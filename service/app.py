@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
             return too_big  # refused before reading it
-        data = b""
+        data = bytearray()
         async for chunk in request.stream():
             data += chunk
             if len(data) > settings.max_body_bytes:
