@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export STAIRWAY_DATABASE_URL ?= sqlite:///stairway.db
+export STAIRWAY_CONFIG ?= examples/stairway.yaml
 
 .PHONY: install run test lint schema bench clean
 

@@ -7,7 +7,7 @@ into the driver's own style.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,5 +46,12 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
 
 def bound(connection: Connection, column: sa.Column[Any], value: object) -> object:
     """A value as the column's type binds it for this database: computed once, used for every row."""
+    return binder(connection, column)(value)
+
+
+def binder(connection: Connection, column: sa.Column[Any]) -> Callable[[Any], object]:
+    """What turns a value into what the column's type binds for this database (for one value per row)."""
     processor = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    return processor(value) if processor else value
+    if processor is None:
+        return lambda value: value
+    return processor

@@ -63,12 +63,15 @@ def ingest(
     pool: WorkerPool | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Progress | None = None,
+    provenance_keys: Sequence[str] = (),
 ) -> IngestSummary:
     """Make the catalogue of `source` exactly what `paths` (files, folders, globs) describe.
 
     Parsing runs in `pool` when given (the caller may have started it early), else in a pool of
-    `workers` processes (default: one per core; 0 or 1 parses in this process).
+    `workers` processes (default: one per core; 0 or 1 parses in this process). `provenance_keys`
+    are annotations that name a component's source template besides Backstage's own.
     """
+    reading = _Reading(max_bytes, tuple(provenance_keys))
     started = time.perf_counter()
     starting_points = list(_starting_points(paths))
     with cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
@@ -81,7 +84,7 @@ def ingest(
             def enqueue(found: _Found) -> None:
                 visited.add(found.path)
                 found_by_path[found.path] = found
-                queue.put(_task_or_unchanged(found, writer, max_bytes))
+                queue.put(_task_or_unchanged(found, writer, reading))
 
             for found in starting_points:
                 if found.path not in visited:
@@ -105,15 +108,23 @@ def _first_load_journal(connection: Connection) -> AbstractContextManager[None]:
     return bulk_load_journal(connection) if empty else nullcontext()
 
 
-def _task_or_unchanged(found: _Found, writer: CatalogWriter, max_bytes: int) -> FileTask | FileResult:
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How every file of an ingest is read."""
+
+    max_bytes: int
+    provenance_keys: tuple[str, ...]
+
+
+def _task_or_unchanged(found: _Found, writer: CatalogWriter, reading: _Reading) -> FileTask | FileResult:
     """The result of a file whose content hash is unchanged (hashed here: no worker needed), else its task.
 
     A re-ingest of an unchanged catalogue therefore sends no work to the worker processes.
     """
     known = writer.known_hash(found.path)
-    if known is not None and file_hash(found.path) == known:
+    if known is not None and file_hash(found.path, reading.provenance_keys) == known:
         return FileResult(found.path, known, unchanged=True)
-    return FileTask(found.path, found.root, found.origin, max_bytes)
+    return FileTask(found.path, found.root, found.origin, reading.max_bytes, reading.provenance_keys)
 
 
 def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from sys import intern
 from typing import NamedTuple
 
@@ -20,6 +21,7 @@ import orjson
 
 from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_at_most, read_documents
 from catalog.locations import LocationError, Root, location_string, optional_pattern, resolve_target
+from catalog.provenance import SCAFFOLDED_FROM, extraction_key, read_provenance
 from catalog.refs import DEFAULT_NAMESPACE, entity_ref
 from catalog.relations import spec_references
 from catalog.substitutions import SubstitutionError, may_have_placeholders, substitute
@@ -53,6 +55,7 @@ class FileTask:
     root: str
     origin: str
     max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    provenance_keys: tuple[str, ...] = ()  # annotations that name a source template, besides Backstage's
 
 
 class EntityRow(NamedTuple):
@@ -76,6 +79,9 @@ class EntityRow(NamedTuple):
     body: bytes
     content_hash: str
     line: int
+    template_ref: str | None
+    template_version: str | None
+    created_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +136,8 @@ def process_file(task: FileTask) -> FileResult:
         data = read_at_most(task.path, task.max_bytes)
     except OSError as error:
         return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}", UNREADABLE_FILE)])
-    result = FileResult(task.path, _digest(data))
+    hash_key = extraction_key(task.provenance_keys)
+    result = FileResult(task.path, _digest(data, hash_key))
     try:
         text = decode(data, task.max_bytes)
     except DocumentError as error:
@@ -142,11 +149,13 @@ def process_file(task: FileTask) -> FileResult:
         if isinstance(document, DocumentError):
             result.problems.append(Problem(document.message, YAML_ERROR, document.line))
         else:
-            _process_document(document, task, root, placeholders, result)
+            _process_document(document, task, root, placeholders, hash_key, result)
     return result
 
 
-def _process_document(document: Document, task: FileTask, root: Root, placeholders: bool, result: FileResult) -> None:
+def _process_document(
+    document: Document, task: FileTask, root: Root, placeholders: bool, hash_key: bytes, result: FileResult
+) -> None:
     data = document.data
     line = document.line
     if data is None:  # an empty document, e.g. a trailing `---`
@@ -193,6 +202,10 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
         return
     # Only an entity that will be stored gets warnings, and only a stored Location is followed.
     _check_location_ref_annotations(metadata, line, ref, result)
+    provenance = read_provenance(metadata, spec, namespace, task.provenance_keys)
+    result.problems.extend(Problem(message, ANNOTATION, line, ref, WARNING) for message in provenance.problems)
+    if provenance.from_spec and provenance.template_ref:
+        pairs.append((SCAFFOLDED_FROM, provenance.template_ref))
     if kind.lower() == "location":
         _collect_targets(spec, task, root, line, ref, result)
     # Interned, the few distinct kinds, types, owners and relation names pickle once per batch
@@ -216,8 +229,11 @@ def _process_document(document: Document, task: FileTask, root: Root, placeholde
             tags=sorted({intern(str(tag)) for tag in tags}) if isinstance(tags, list) else [],
             relations=pairs,
             body=encoded,
-            content_hash=_digest(encoded),
+            content_hash=_digest(encoded, hash_key),
             line=line,
+            template_ref=provenance.template_ref,
+            template_version=provenance.template_version,
+            created_at=provenance.created_at,
         )
     )
 
@@ -230,17 +246,17 @@ def _to_json(body: dict[str, object]) -> bytes:
         return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
-def file_hash(path: str) -> str | None:
+def file_hash(path: str, provenance_keys: tuple[str, ...] = ()) -> str | None:
     """The content hash `process_file` records for a file, or None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
-            return _digest(handle.read())
+            return _digest(handle.read(), extraction_key(provenance_keys))
     except OSError:
         return None
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def _digest(data: bytes, key: bytes = b"") -> str:
+    return hashlib.blake2b(data, digest_size=16, key=key).hexdigest()
 
 
 def _stored_body(

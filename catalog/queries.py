@@ -30,6 +30,7 @@ class EntityFilter:
     lifecycle: Sequence[str] | None = None
     owner: str | None = None
     system: str | None = None
+    domain: str | None = None
     tag: str | None = None
     search: str | None = None
 
@@ -93,6 +94,14 @@ def filter_conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnEleme
         where.append(ENTITIES.c.owner_ref == parse_ref(f.owner, default_kind="group").ref)
     if f.system:
         where.append(ENTITIES.c.system_ref == parse_ref(f.system, default_kind="system").ref)
+    if f.domain:
+        # Entities of the domain's systems, and those systems themselves.
+        systems = sa.select(RELATIONS.c.source_ref).where(
+            RELATIONS.c.type == "partOf",
+            RELATIONS.c.target_ref == parse_ref(f.domain, default_kind="domain").ref,
+            RELATIONS.c.source_ref.like("system:%"),
+        )
+        where.append(sa.or_(ENTITIES.c.system_ref.in_(systems), ENTITIES.c.ref.in_(systems)))
     if f.tag:
         tagged = sa.select(TAGS.c.entity_ref).where(TAGS.c.tag == f.tag.lower())
         where.append(ENTITIES.c.ref.in_(tagged))
@@ -106,6 +115,11 @@ def filter_conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnEleme
             )
         )
     return where
+
+
+def count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """SQL that counts the rows of a group for which `condition` holds."""
+    return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
 def entity_page(

@@ -15,6 +15,7 @@ INVERSE: dict[str, str] = {
     "dependsOn": "dependencyOf",
     "childOf": "parentOf",
     "memberOf": "hasMember",
+    "scaffoldedFrom": "scaffolderOf",  # spec.scaffoldedFrom (the community scaffolder relation processor)
 }
 INVERSE.update({inverse: forward for forward, inverse in list(INVERSE.items())})
 

@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalog.driver import bound, execute_many, insert_rows
+from catalog.driver import binder, execute_many, insert_rows
 from catalog.locations import location_string
 from catalog.processing import (
     DUPLICATE_ENTITY,
@@ -84,6 +84,9 @@ _ENTITY_COLUMNS = (
     "source",
     "location",
     "line",
+    "template_ref",
+    "template_version",
+    "created_at",
     "updated_at",
 )
 
@@ -123,7 +126,8 @@ class CatalogWriter:
         self.source = source
         self.now = now
         self.summary = WriteSummary()
-        self._now_param = bound(connection, ENTITIES.c.updated_at, now)  # for the driver-level writes
+        self._bind_time = binder(connection, ENTITIES.c.updated_at)  # for the driver-level writes
+        self._now_param = self._bind_time(now)
         self._pending = _Pending()
         self._claimed: dict[str, str] = {}  # ref -> location that provides it in this run
         self._contenders: dict[str, list[tuple[str, EntityRow]]] = {}
@@ -252,6 +256,9 @@ class CatalogWriter:
             self.source,
             location,
             entity.line,
+            entity.template_ref,
+            entity.template_version,
+            None if entity.created_at is None else self._bind_time(entity.created_at),
             self._now_param,
         )
         if existing is None:

@@ -22,6 +22,7 @@ class Entity(SQLModel, table=True):
         sa.Index("ix_entities_kind_ref", "kind", "ref"),
         sa.Index("ix_entities_owner_ref", "owner_ref", "ref"),
         sa.Index("ix_entities_system_ref", "system_ref", "ref"),
+        sa.Index("ix_entities_template_ref", "template_ref"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +42,11 @@ class Entity(SQLModel, table=True):
     source: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
     location: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     line: int | None = Field(default=None)
+    # Provenance (catalog/provenance.py): the source template, the `backstage.io/template-version`
+    # annotation (a Template's current version, or the one a component was made from), createdAt.
+    template_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    template_version: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    created_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
     first_seen_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalog.queries import EntityFilter, filter_conditions
+from catalog.queries import EntityFilter, count_where, filter_conditions
 from catalog.tables import ENTITIES, RELATIONS
 from scorecards.tables import RESULTS
 
@@ -55,7 +55,7 @@ def scorecard_rollup(
     else:
         key = entities.c.owner_ref if group_by is RollupGroup.OWNER else entities.c.system_ref
         joined = RESULTS.join(entities, entities.c.ref == RESULTS.c.entity_ref)
-    lopsided = sa.func.sum(sa.case((RESULTS.c.lopsided, 1), else_=0))
+    lopsided = count_where(RESULTS.c.lopsided)
     query = (
         sa.select(key, RESULTS.c.level, sa.func.count(), lopsided)
         .select_from(joined)

@@ -1,4 +1,4 @@
-"""Scorecard tables: reported facts (latest and history), exemptions, results and daily level snapshots."""
+"""Scorecard tables: reported facts (latest and history), exemptions, results, daily level and adoption snapshots."""
 
 from __future__ import annotations
 
@@ -81,8 +81,26 @@ class LevelSnapshot(SQLModel, table=True):
     area_levels: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON {area id: ordinal}
 
 
+class AdoptionSnapshot(SQLModel, table=True):
+    """Golden-path adoption in a trend scope as of one day (the last ingest of that day): the whole
+    scope (group_by ALL, key "") and each of its groups, with the new workloads of the trailing window."""
+
+    __tablename__ = "adoption_history"
+    __table_args__ = (sa.Index("ix_adoption_history_day", "day", "scope"),)
+
+    scope: str = Field(sa_column=sa.Column(sa.String(63), primary_key=True))
+    group_by: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    key: str = Field(sa_column=sa.Column(sa.String(512), primary_key=True))
+    day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
+    total: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    on_golden_path: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    new_total: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    new_on_golden_path: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+
+
 FACTS: sa.Table = LatestFact.__table__  # type: ignore[attr-defined]
 FACT_HISTORY: sa.Table = FactObservation.__table__  # type: ignore[attr-defined]
 EXEMPTIONS: sa.Table = ExemptionRow.__table__  # type: ignore[attr-defined]
 RESULTS: sa.Table = ScorecardResultRow.__table__  # type: ignore[attr-defined]
 HISTORY: sa.Table = LevelSnapshot.__table__  # type: ignore[attr-defined]
+ADOPTION_HISTORY: sa.Table = AdoptionSnapshot.__table__  # type: ignore[attr-defined]

@@ -53,7 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan)
 
     async def context(request: Request, engine: EngineDep) -> RequestContext:
-        return RequestContext(engine, request.app.state.scorecards)
+        return RequestContext(engine, request.app.state.scorecards, settings.config)
 
     graphql = GraphQLRouter(
         build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from service.adoption_cli import add_commands as add_adoption_commands
+from service.adoption_cli import snapshot_adoption
 from service.scorecard_cli import add_commands as add_scorecard_commands
 from service.scorecard_cli import score_catalogue
 
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Maturity scorecards over a Backstage catalogue. The database comes from "
         "STAIRWAY_DATABASE_URL (default: sqlite:///stairway.db in the working directory).",
     )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="the configuration file, stairway.yaml (default: STAIRWAY_CONFIG; none: defaults for everything)",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     ingest_cmd = commands.add_parser("ingest", help="read descriptor files, folders or globs into the catalogue")
@@ -78,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     schema_cmd = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema_cmd.set_defaults(run=_schema)
     add_scorecard_commands(commands)
+    add_adoption_commands(commands)
     return parser
 
 
@@ -92,19 +101,34 @@ def _ingest(args: argparse.Namespace) -> int:
 
     from catalog.database import create_engine, migrate
     from catalog.ingest import DEFAULT_SOURCE, IngestError, ingest
+    from service.config import ConfigError, config_path, load_config
 
+    try:
+        config = load_config(config_path(args.config))
+    except ConfigError as error:
+        pool.close()
+        print(f"stairway: {error}", file=sys.stderr)
+        return 2
     engine = create_engine()
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         migrate(engine)
-        summary = ingest(engine, args.paths, source=args.source or DEFAULT_SOURCE, pool=pool, progress=progress)
+        summary = ingest(
+            engine,
+            args.paths,
+            source=args.source or DEFAULT_SOURCE,
+            pool=pool,
+            progress=progress,
+            provenance_keys=config.golden_paths.annotations,
+        )
         pool.close(wait=True)
         if progress:
             progress.close()
-        # One summary line: the catalogue's changes, then (after re-evaluating) the scoring.
-        print(summary.line(), end="" if not args.no_score else "\n", flush=True)
+        # One summary line: the catalogue's changes, (after re-evaluating) the scoring, today's adoption.
+        print(summary.line(), end="", flush=True)
         if not args.no_score:
-            print(f"; {score_catalogue(engine)}")
+            print(f"; {score_catalogue(engine)}", end="", flush=True)
+        print(f"; {snapshot_adoption(engine, config)}")
     except IngestError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
@@ -121,9 +145,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     from catalog.database import database_url
     from service.app import create_app
+    from service.config import ConfigError, config_path, load_config
     from service.settings import Settings, scorecard_folders
 
-    settings = Settings(database_url=database_url(), graphiql=args.graphiql, scorecard_folders=scorecard_folders())
+    try:
+        config = load_config(config_path(args.config))
+    except ConfigError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 2
+    settings = Settings(
+        database_url=database_url(), graphiql=args.graphiql, scorecard_folders=scorecard_folders(), config=config
+    )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 

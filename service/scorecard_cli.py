@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from service.text_table import format_table
+
 if TYPE_CHECKING:  # the CLI module stays light: `stairway ingest` workers import it
     from sqlalchemy.engine import Engine
 
@@ -38,7 +40,7 @@ def add_commands(commands: Any) -> None:
     dry_run.set_defaults(run=_dry_run)
 
 
-def _live_scorecards() -> list[Any]:
+def live_scorecards() -> list[Any]:
     from scorecards.definitions import load_scorecards
     from service.settings import scorecard_folders
 
@@ -61,7 +63,7 @@ def score_catalogue(engine: Engine) -> str:
     from catalog.tables import utc_now
     from scorecards.results import store_results
 
-    scorecards = _live_scorecards()
+    scorecards = live_scorecards()
     started = time.perf_counter()
     with engine.begin() as connection:
         summary = store_results(connection, scorecards, None, utc_now())
@@ -93,7 +95,7 @@ def _submit_facts(args: argparse.Namespace) -> int:
         print(f"stairway: {args.file}: {error}", file=sys.stderr)
         return 2
     submissions = loaded if isinstance(loaded, list) else [loaded]
-    scorecards = _live_scorecards()
+    scorecards = live_scorecards()
     engine = _engine()
     refused = 0
     try:
@@ -122,7 +124,7 @@ def _score(args: argparse.Namespace) -> int:
     except RefError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
-    scorecards = [card for card in _live_scorecards() if args.scorecard in (None, card.name)]
+    scorecards = [card for card in live_scorecards() if args.scorecard in (None, card.name)]
     if not scorecards:
         wanted = f"no scorecard named {args.scorecard!r}" if args.scorecard else "no scorecard definitions loaded"
         print(f"stairway: {wanted} (from STAIRWAY_SCORECARDS, default examples/scorecards)", file=sys.stderr)
@@ -154,9 +156,7 @@ def _print_result(ref: str, result: Any) -> None:
     rows = [("LEVEL", "AREA", "CHECK", "STATUS", "REASON")]
     for check in result.checks:
         rows.append((check.check.level.title, check.check.area.id, check.check.id, check.status.value, check.message))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print("\n".join(format_table(rows, free_last=True)))
     unmet = [check for check in result.unlock if check.status.value in ("FAILED", "NOT_REPORTED")]
     if unmet and result.next_level:
         print(f"To reach {result.next_level.title}:")
@@ -190,7 +190,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     if problems or not candidates:
         print(f"stairway: {args.file} has no definition that loads; nothing to compare", file=sys.stderr)
         return 2
-    live = {card.name: card for card in _live_scorecards()}
+    live = {card.name: card for card in live_scorecards()}
     engine = _engine()
     now = utc_now()
     try:
@@ -222,9 +222,7 @@ def _print_comparison(candidate: Any, before: dict[str, int], after: dict[str, i
         rows.append(
             (f"{level.ordinal} {level.title}", str(old[level.ordinal]), str(new[level.ordinal]), f"{change:+d}")
         )
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(format_table(rows)))
     moved = _moves(before, after)
     print(
         f"{moved['up']} entities up, {moved['down']} down, {moved['same']} unchanged, "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from service.config import Config
 
 DEFAULT_SCORECARD_FOLDERS = ("examples/scorecards",)
 
@@ -25,3 +27,4 @@ class Settings:
     migrate_on_start: bool = True
     scorecard_folders: tuple[str, ...] = DEFAULT_SCORECARD_FOLDERS
     max_body_bytes: int = 1024 * 1024
+    config: Config = field(default_factory=Config)  # what stairway.yaml says

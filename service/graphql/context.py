@@ -15,6 +15,7 @@ from catalog.tables import utc_now
 from scorecards.definitions import Scorecard
 from scorecards.evaluate import ScorecardResult
 from scorecards.results import evaluate_entities
+from service.config import Config
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -23,10 +24,11 @@ T = TypeVar("T")
 class RequestContext(BaseContext):
     """One request's view of the catalogue; loaders batch every lookup a query needs into one SQL query."""
 
-    def __init__(self, engine: Engine, scorecards: Sequence[Scorecard] = ()) -> None:
+    def __init__(self, engine: Engine, scorecards: Sequence[Scorecard] = (), config: Config | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.scorecards = scorecards
+        self.config = config or Config()
         self.now = utc_now()  # one clock per request: every result in a response is as of the same moment
         self.entities: DataLoader[str, StoredEntity | None] = DataLoader(load_fn=self._load_entities)
         self.relations: DataLoader[str, list[tuple[str, str]]] = DataLoader(load_fn=self._load_relations)

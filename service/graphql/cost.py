@@ -29,7 +29,8 @@ from service.graphql.pagination import DEFAULT_PAGE_SIZE
 
 MAX_QUERY_COST = 50_000
 PAGED_FIELDS = ("entities", "processingErrors")  # connections: their `edges` are `first` long
-ESTIMATED_LENGTHS = {"relations": 20}  # other lists, by what a typical entity has
+# Other lists, by what a typical entity (or catalogue) has: adoption groups are one per team or system.
+ESTIMATED_LENGTHS = {"relations": 20, "groups": 500, "goldenPaths": 20, "trend": 90}
 
 
 class QueryCostLimiter(SchemaExtension):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from graphql import GraphQLError
@@ -15,7 +15,8 @@ from strawberry.tools import merge_types
 
 from catalog import queries
 from catalog.refs import RefError, parse_ref
-from scorecards import exemptions, facts, results, rollups
+from scorecards import adoption, exemptions, facts, golden_paths, organization, results, rollups
+from service.graphql.adoption_types import AdoptionGroup, AdoptionReport, GoldenPath, OrganizationMaturity
 from service.graphql.context import RequestContext
 from service.graphql.cost import QueryCostLimiter
 from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, MaskUnexpectedErrors, bad_input
@@ -37,11 +38,18 @@ class EntityFilter:
     lifecycle: list[str] | None = None
     owner: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to group.")
     system: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to system.")
+    domain: str | None = strawberry.field(
+        default=None, description="A domain's ref (the kind defaults to domain): its systems and their entities."
+    )
     tag: str | None = None
     search: str | None = strawberry.field(default=None, description="A substring of the name, title or description.")
 
     def to_query(self) -> queries.EntityFilter:
-        for argument, ref in (("filter.owner", self.owner), ("filter.system", self.system)):
+        for argument, ref in (
+            ("filter.owner", self.owner),
+            ("filter.system", self.system),
+            ("filter.domain", self.domain),
+        ):
             if ref is not None:
                 try:
                     parse_ref(ref, default_kind="x")
@@ -54,6 +62,7 @@ class EntityFilter:
             lifecycle=self.lifecycle,
             owner=self.owner,
             system=self.system,
+            domain=self.domain,
             tag=self.tag,
             search=self.search,
         )
@@ -178,6 +187,64 @@ class ScorecardQuery:
 
 
 @strawberry.type
+class AdoptionQuery:
+    @strawberry.field(description="Golden paths (every Template with all: true), their adopters in scope and drift.")
+    async def golden_paths(
+        self, info: strawberry.Info[RequestContext, None], filter: EntityFilter | None = None, all: bool = False
+    ) -> list[GoldenPath]:
+        config = info.context.config
+        uses = await info.context.read(
+            golden_paths.golden_paths, config.golden_paths, filter.to_query() if filter else None, all
+        )
+        return [GoldenPath(use=use) for use in uses]
+
+    @strawberry.field(
+        description="Golden-path adoption in scope (Components unless the filter names kinds); since and until "
+        "count only components created in [since, until) (backstage.io/createdAt, else first seen)."
+    )
+    async def adoption(
+        self,
+        info: strawberry.Info[RequestContext, None],
+        filter: EntityFilter | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        group_by: AdoptionGroup | None = None,
+    ) -> AdoptionReport:
+        config = info.context.config
+        query_filter = filter.to_query() if filter else None
+        group = adoption.AdoptionGroup(group_by.value) if group_by else None
+        overall, buckets = await info.context.read(
+            adoption.adoption, config.golden_paths, query_filter, _utc(since), _utc(until), group
+        )
+        series = adoption.trend_series(config.adoption, query_filter)
+        return AdoptionReport(overall=overall, buckets=buckets, series=series)
+
+    @strawberry.field(
+        description="The organisation, or the filter's scope, on the five levels from catalogue evidence."
+    )
+    async def organization_maturity(
+        self, info: strawberry.Info[RequestContext, None], filter: EntityFilter | None = None
+    ) -> OrganizationMaturity:
+        context = info.context
+        found = await context.read(
+            organization.organization_maturity,
+            context.config.golden_paths,
+            context.config.maturity,
+            [card.name for card in context.scorecards],
+            filter.to_query() if filter else None,
+            context.now,
+        )
+        return OrganizationMaturity(assessment=found)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A DateTime argument as UTC; one without an offset is taken as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@strawberry.type
 class Mutation:
     @strawberry.mutation(description="Report facts about an entity (e.g. from CI); its scorecards are re-evaluated.")
     async def submit_facts(
@@ -265,7 +332,7 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with Stairway's guards against expensive queries."""
     return strawberry.Schema(
-        query=merge_types("Query", (Query, ScorecardQuery)),
+        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery)),
         mutation=Mutation,
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.

@@ -112,5 +112,6 @@ def cli(monkeypatch: pytest.MonkeyPatch, database: str, tmp_path: Path, engines:
     workdir.mkdir()
     monkeypatch.setenv("STAIRWAY_DATABASE_URL", database)
     monkeypatch.setenv("STAIRWAY_SCORECARDS", str(REPO / "examples" / "scorecards"))
+    monkeypatch.delenv("STAIRWAY_CONFIG", raising=False)  # `make test` exports the example's for `make run`
     monkeypatch.chdir(workdir)
     return workdir

@@ -20,7 +20,8 @@ from tests.service.conftest import write
 SUMMARY = re.compile(
     r"^(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed, "
     r"(?P<errors>\d+) errors, (?P<warnings>\d+) warnings; (?P<files>\d+) files in \d+\.\d\ds"
-    r"(?:; (?P<scored>\d+) entities scored on (?P<scorecards>\d+) scorecards? in \d+\.\d\ds)?$"
+    r"(?:; (?P<scored>\d+) entities scored on (?P<scorecards>\d+) scorecards? in \d+\.\d\ds)?"
+    r"; (?P<on_golden_path>\d+) of (?P<components>\d+) components on a golden path$"
 )
 ERROR_LINE = re.compile(
     r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "
@@ -49,6 +50,8 @@ def test_ingest_prints_one_summary_line(cli: Path, engine: Engine, capsys: pytes
     assert (summary["updated"], summary["unchanged"], summary["removed"], summary["errors"]) == (0, 0, 0, 0)
     assert summary["warnings"] == 1  # the deliberately unresolved dependency
     assert (summary["scored"], summary["scorecards"]) == (10, 1)  # its models, services and pipelines
+    # Without a configuration every Template is a golden path: 7 of the 13 components started on one.
+    assert (summary["on_golden_path"], summary["components"]) == (7, 13)
     assert "component:default/clickstream-etl" in stored
     assert not (cli / "stairway.db").exists(), "used the default database instead of STAIRWAY_DATABASE_URL"
 

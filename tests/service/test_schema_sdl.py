@@ -155,6 +155,7 @@ def test_connection_and_filter_types_keep_their_contract(schema_types: dict[str,
         "lifecycle": "[String!]",
         "owner": "String",
         "system": "String",
+        "domain": "String",
         "tag": "String",
         "search": "String",
     }
@@ -170,4 +171,55 @@ def test_connection_and_filter_types_keep_their_contract(schema_types: dict[str,
         "line": "Int",
         "severity": "String!",
         "message": "String!",
+    }
+
+
+def test_adoption_fields_keep_the_names_portals_use(schema_types: dict[str, dict[str, Any]]) -> None:
+    query = _fields(schema_types, "Query")
+    assert query["goldenPaths"][0] == "[GoldenPath!]!"
+    adoption_type, adoption_args = query["adoption"]
+    assert adoption_type == "AdoptionReport!"
+    assert {name: arg_type for name, (arg_type, _) in adoption_args.items()} == {
+        "filter": "EntityFilter",
+        "since": "DateTime",
+        "until": "DateTime",
+        "groupBy": "AdoptionGroup",
+    }
+    maturity_type, maturity_args = query["organizationMaturity"]
+    assert (maturity_type, list(maturity_args)) == ("OrganizationMaturity!", ["filter"])
+    assert maturity_args["filter"][0] == "EntityFilter"
+    path = _fields(schema_types, "GoldenPath")
+    assert {name: path[name][0] for name in ("template", "adopters", "crossTeamAdopters")} == {
+        "template": "Entity!",
+        "adopters": "Int!",
+        "crossTeamAdopters": "Int!",
+    }
+    assert {name: path[name][0] for name in ("current", "behind", "unknownVersion")} == dict.fromkeys(
+        ("current", "behind", "unknownVersion"), "Int!"
+    )
+    report = _fields(schema_types, "AdoptionReport")
+    assert {name: report[name][0] for name in ("total", "onGoldenPath", "percentage", "groups", "trend")} == {
+        "total": "Int!",
+        "onGoldenPath": "Int!",
+        "percentage": "Float",
+        "groups": "[AdoptionBucket!]!",
+        "trend": "[AdoptionPoint!]!",
+    }
+    assert report["trend"][1] == {"days": ("Int!", "90")}
+    bucket = _fields(schema_types, "AdoptionBucket")
+    assert {name: t for name, (t, _) in bucket.items()} == {
+        "key": "String!",
+        "entity": "Entity",
+        "total": "Int!",
+        "onGoldenPath": "Int!",
+        "percentage": "Float",
+    }
+    groups = {value["name"] for value in schema_types["AdoptionGroup"]["enumValues"]}
+    assert groups == {"OWNER", "SYSTEM", "DOMAIN", "TEMPLATE", "TEMPLATE_VERSION"}
+    maturity = _fields(schema_types, "OrganizationMaturity")
+    assert {name: t for name, (t, _) in maturity.items()} == {
+        "level": "Level!",
+        "criteria": "[MaturityCriterion!]!",
+        "unlock": "[MaturityCriterion!]!",
+        "lopsidedShare": "Float",
     }

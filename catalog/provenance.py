@@ -1,0 +1,107 @@
+"""Where an entity came from: the scaffolder template that started it, the template version, when it was created.
+
+Backstage's `catalog:write` action writes `backstage.io/source-template`; the community scaffolder
+relation processor reads `spec.scaffoldedFrom`; organisations add their own annotation keys. These
+are read once, at ingest, into columns, so adoption is counted in SQL without opening descriptors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from catalog.refs import RefError, canonical_ref
+
+SOURCE_TEMPLATE = "backstage.io/source-template"
+TEMPLATE_VERSION = "backstage.io/template-version"
+CREATED_AT = "backstage.io/createdAt"
+SCAFFOLDED_FROM = "scaffoldedFrom"  # spec field, and the relation it emits (inverse: scaffolderOf)
+MAX_REF = 512  # the column sizes (catalog/tables.py): PostgreSQL refuses longer values
+MAX_VERSION = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """An entity's template ref, template version and creation time, each None when not declared,
+    and what was wrong with any that could not be read (warnings: the entity is kept)."""
+
+    template_ref: str | None = None
+    template_version: str | None = None
+    created_at: datetime | None = None
+    from_spec: bool = False  # the template came from spec.scaffoldedFrom
+    problems: list[str] = field(default_factory=list)
+
+
+def read_provenance(
+    metadata: Mapping[str, object], spec: Mapping[str, object], namespace: str, extra_keys: Sequence[str] = ()
+) -> Provenance:
+    """The provenance a descriptor declares.
+
+    The template is the first of: the `backstage.io/source-template` annotation, `spec.scaffoldedFrom`,
+    then each of `extra_keys` (annotations) in order. A short ref (`python-service`) means a Template
+    in the entity's own namespace.
+    """
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        annotations = {}
+    problems: list[str] = []
+    template_ref = None
+    from_spec = False
+    candidates = [(f'annotation "{SOURCE_TEMPLATE}"', annotations.get(SOURCE_TEMPLATE), False)]
+    candidates.append(("spec.scaffoldedFrom", spec.get(SCAFFOLDED_FROM), True))
+    candidates.extend((f'annotation "{key}"', annotations.get(key), False) for key in extra_keys)
+    for where, value, in_spec in candidates:
+        if value is None or value == "":
+            continue
+        try:
+            ref = canonical_ref(value, default_kind="template", default_namespace=namespace)
+        except RefError as error:
+            problems.append(f"{where} is not a template reference: {error}")
+            continue
+        if not _storable(ref, MAX_REF):
+            problems.append(f"{where} is longer than {MAX_REF} characters or contains a NUL character")
+            continue
+        template_ref, from_spec = ref, in_spec
+        break
+    template_version = None
+    version = annotations.get(TEMPLATE_VERSION)
+    if isinstance(version, str | int | float) and not isinstance(version, bool) and str(version).strip():
+        template_version = str(version).strip()
+        if not _storable(template_version, MAX_VERSION):
+            problems.append(f'annotation "{TEMPLATE_VERSION}" is longer than {MAX_VERSION} characters')
+            template_version = None
+    created_at = None
+    created = annotations.get(CREATED_AT)
+    if created is not None:
+        created_at = parse_timestamp(created)
+        if created_at is None:
+            problems.append(f'annotation "{CREATED_AT}" is not an ISO 8601 timestamp: {str(created)[:80]!r}')
+    return Provenance(template_ref, template_version, created_at, from_spec, problems)
+
+
+def _storable(text: str, limit: int) -> bool:
+    return len(text) <= limit and "\x00" not in text
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp (a bare date means its midnight) as UTC; None when it is not one.
+
+    A timestamp without an offset is taken as UTC.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def extraction_key(extra_keys: Sequence[str]) -> bytes:
+    """A hashing key that changes when the configured annotation keys do, so that files and entities
+    ingested under other keys count as changed and their provenance is read again (empty: none)."""
+    if not extra_keys:
+        return b""
+    return hashlib.blake2b("\n".join(extra_keys).encode(), digest_size=16).digest()

@@ -1,0 +1,285 @@
+"""Golden-path adoption: how many components in a scope started on a golden path, overall, among
+new workloads, by group, and day by day.
+
+A component's creation time is its `backstage.io/createdAt` annotation, else when the catalogue
+first saw it. New workloads are those created in [since, until). Counting is set-based SQL over
+the entity rows; daily snapshots (taken by every ingest) keep the trend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from catalog.driver import bound, insert_rows
+from catalog.queries import EntityFilter, count_where
+from catalog.refs import parse_ref
+from catalog.tables import ENTITIES, RELATIONS
+from scorecards.golden_paths import GoldenPathSettings, on_golden_path, scope, scope_conditions
+from scorecards.tables import ADOPTION_HISTORY
+
+NONE_KEY = "(none)"  # the group of components without an owner, system, domain, template or version
+ALL = "ALL"  # the group_by of a snapshot of a whole scope (its key is "")
+DEFAULT_NEW_WORKLOAD_DAYS = 90
+
+
+class AdoptionGroup(StrEnum):
+    OWNER = "OWNER"
+    SYSTEM = "SYSTEM"
+    DOMAIN = "DOMAIN"
+    TEMPLATE = "TEMPLATE"
+    TEMPLATE_VERSION = "TEMPLATE_VERSION"  # key: "<template ref>@<version>", "@(none)" without one
+
+
+@dataclass(frozen=True)
+class AdoptionSettings:
+    """Which scopes keep a daily trend (by name), and how many days back a workload counts as new."""
+
+    trend_scopes: Mapping[str, EntityFilter] = field(default_factory=lambda: {"components": EntityFilter()})
+    new_workload_days: int = DEFAULT_NEW_WORKLOAD_DAYS
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """Components counted, and how many of them started on a golden path."""
+
+    total: int = 0
+    on_golden_path: int = 0
+
+    @property
+    def percentage(self) -> float | None:
+        """Share on a golden path, 0-100; None when there is nothing to count."""
+        return 100.0 * self.on_golden_path / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class AdoptionBucket(Adoption):
+    """One group's adoption; `ref` is the entity the key names (the template, for a version)."""
+
+    key: str = NONE_KEY
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AdoptionPoint:
+    """A scope's (or one of its groups') adoption as of one day, with the new workloads of the
+    `new_workload_days` before it."""
+
+    day: date
+    overall: Adoption
+    new: Adoption
+
+
+def _created() -> sa.ColumnElement[datetime]:
+    return sa.func.coalesce(ENTITIES.c.created_at, ENTITIES.c.first_seen_at)
+
+
+def _group_columns(group_by: AdoptionGroup | None) -> tuple[list[sa.ColumnElement[str | None]], sa.FromClause]:
+    """The columns a grouping keys on, and what to select from."""
+    if group_by is None:
+        return [], ENTITIES
+    if group_by is AdoptionGroup.DOMAIN:
+        domain = RELATIONS.alias("domain")
+        joined = ENTITIES.outerjoin(
+            domain,
+            sa.and_(
+                domain.c.source_ref == ENTITIES.c.system_ref,
+                domain.c.type == "partOf",
+                domain.c.target_ref.like("domain:%"),
+            ),
+        )
+        return [domain.c.target_ref], joined
+    column = {
+        AdoptionGroup.OWNER: ENTITIES.c.owner_ref,
+        AdoptionGroup.SYSTEM: ENTITIES.c.system_ref,
+        AdoptionGroup.TEMPLATE: ENTITIES.c.template_ref,
+    }.get(group_by)
+    if column is not None:
+        return [column], ENTITIES
+    return [ENTITIES.c.template_ref, ENTITIES.c.template_version], ENTITIES
+
+
+def _bucket_key(group_by: AdoptionGroup, values: tuple[str | None, ...]) -> tuple[str, str | None]:
+    """(key, ref of the entity it names) of a group's column values."""
+    ref = values[0]
+    if group_by is AdoptionGroup.TEMPLATE_VERSION:
+        return (f"{ref}@{values[1] or NONE_KEY}" if ref else NONE_KEY), ref
+    return (ref or NONE_KEY), ref
+
+
+def _counts(
+    connection: Connection,
+    settings: GoldenPathSettings,
+    conditions: list[sa.ColumnElement[bool]],
+    group_by: AdoptionGroup | None,
+    new_since: datetime | None = None,
+) -> list[tuple[str, str | None, Adoption, Adoption]]:
+    """(key, ref, adoption, adoption among those created at or after `new_since`) per group."""
+    keys, source = _group_columns(group_by)
+    golden = on_golden_path(settings)
+    columns: list[sa.ColumnElement[Any]] = [sa.func.count(), count_where(golden)]
+    if new_since is not None:
+        new = _created() >= new_since
+        columns += [count_where(new), count_where(sa.and_(new, golden))]
+    query = sa.select(*keys, *columns).select_from(source).where(*conditions)
+    if keys:
+        query = query.group_by(*keys)
+    found = []
+    for row in connection.execute(query):
+        values, counts = tuple(row[: len(keys)]), [int(n or 0) for n in row[len(keys) :]]
+        key, ref = _bucket_key(group_by, values) if group_by else ("", None)
+        new_counts = Adoption(counts[2], counts[3]) if new_since is not None else Adoption()
+        found.append((key, ref, Adoption(counts[0], counts[1]), new_counts))
+    return found
+
+
+def adoption(
+    connection: Connection,
+    settings: GoldenPathSettings,
+    entity_filter: EntityFilter | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: AdoptionGroup | None = None,
+) -> tuple[Adoption, list[AdoptionBucket]]:
+    """Adoption in scope (created in [since, until) when given), and per group sorted by key.
+
+    Every component falls in exactly one group (NONE_KEY when it has no such key), so the groups
+    add up to the whole.
+    """
+    conditions = scope_conditions(entity_filter)
+    if since is not None:
+        conditions.append(_created() >= since)
+    if until is not None:
+        conditions.append(_created() < until)
+    if group_by is None:
+        rows = _counts(connection, settings, conditions, None)
+        return (rows[0][2] if rows else Adoption()), []
+    buckets = sorted(
+        (
+            AdoptionBucket(a.total, a.on_golden_path, key, ref)
+            for key, ref, a, _ in _counts(connection, settings, conditions, group_by)
+        ),
+        key=lambda bucket: bucket.key,
+    )
+    total = Adoption(sum(b.total for b in buckets), sum(b.on_golden_path for b in buckets))
+    return total, buckets
+
+
+def new_workloads(
+    connection: Connection, settings: GoldenPathSettings, entity_filter: EntityFilter | None, days: int, now: datetime
+) -> Adoption:
+    """Adoption among the components in scope created in the `days` before `now`."""
+    return adoption(connection, settings, entity_filter, since=now - timedelta(days=days), until=now)[0]
+
+
+def snapshot_adoption(
+    connection: Connection, golden: GoldenPathSettings, settings: AdoptionSettings, now: datetime
+) -> int:
+    """Store today's adoption for every trend scope, whole and per group (replacing today's points
+    if there are any); returns how many points were written."""
+    today = now.date()
+    new_since = now - timedelta(days=settings.new_workload_days)
+    day = bound(connection, ADOPTION_HISTORY.c.day, today)
+    rows: list[tuple[object, ...]] = []
+    for name, entity_filter in settings.trend_scopes.items():
+        conditions = scope_conditions(entity_filter)
+        for group_by in (None, *AdoptionGroup):
+            for key, _ref, overall, new in _counts(connection, golden, conditions, group_by, new_since):
+                rows.append(
+                    (
+                        name,
+                        group_by or ALL,
+                        key,
+                        day,
+                        overall.total,
+                        overall.on_golden_path,
+                        new.total,
+                        new.on_golden_path,
+                    )
+                )
+    connection.execute(sa.delete(ADOPTION_HISTORY).where(ADOPTION_HISTORY.c.day == today))
+    columns = ("scope", "group_by", "key", "day", "total", "on_golden_path", "new_total", "new_on_golden_path")
+    insert_rows(connection, "adoption_history", columns, rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """Which stored points a report's trend reads: a trend scope, whole or one of its groups."""
+
+    scope: str
+    group_by: str = ALL
+    key: str = ""
+
+
+def trend_series(settings: AdoptionSettings, entity_filter: EntityFilter | None) -> TrendSeries | None:
+    """The stored series that measures exactly `entity_filter`'s scope: a trend scope's own filter,
+    or that filter narrowed to one owner, system or domain; None when no snapshot does."""
+    wanted = _normal(scope(entity_filter))
+    narrowings = (
+        ("owner", AdoptionGroup.OWNER, "group"),
+        ("system", AdoptionGroup.SYSTEM, "system"),
+        ("domain", AdoptionGroup.DOMAIN, "domain"),
+    )
+    for name, trend_filter in settings.trend_scopes.items():
+        base = scope(trend_filter)
+        if _normal(base) == wanted:
+            return TrendSeries(name)
+        for field_name, group_by, kind in narrowings:
+            value = getattr(entity_filter, field_name, None) if entity_filter else None
+            if value and getattr(base, field_name) is None:
+                narrowed = replace(base, **{field_name: value})
+                if _normal(narrowed) == wanted:
+                    return TrendSeries(name, group_by, parse_ref(value, default_kind=kind).ref)
+    return None
+
+
+def _normal(entity_filter: EntityFilter) -> tuple[object, ...]:
+    """A filter in a form where two filters that select the same entities compare equal."""
+
+    def listed(values: object) -> tuple[str, ...] | None:
+        return tuple(sorted({str(v).lower() for v in values})) if values else None  # type: ignore[attr-defined]
+
+    def ref(value: str | None, kind: str) -> str | None:
+        return parse_ref(value, default_kind=kind).ref if value else None
+
+    f = entity_filter
+    return (
+        listed(f.kind),
+        f.namespace.lower() if f.namespace else None,
+        listed(f.type),
+        listed(f.lifecycle),
+        ref(f.owner, "group"),
+        ref(f.system, "system"),
+        ref(f.domain, "domain"),
+        f.tag.lower() if f.tag else None,
+        f.search or None,
+    )
+
+
+def adoption_trend(connection: Connection, series: TrendSeries, days: int, today: date) -> list[AdoptionPoint]:
+    """The series' daily points of the last `days` days (today included), oldest first."""
+    history = ADOPTION_HISTORY
+    query = (
+        sa.select(
+            history.c.day, history.c.total, history.c.on_golden_path, history.c.new_total, history.c.new_on_golden_path
+        )
+        .where(
+            history.c.scope == series.scope,
+            history.c.group_by == series.group_by,
+            history.c.key == series.key,
+            history.c.day > today - timedelta(days=days),
+            history.c.day <= today,
+        )
+        .order_by(history.c.day)
+    )
+    return [
+        AdoptionPoint(day, Adoption(total, on_path), Adoption(new_total, new_on_path))
+        for day, total, on_path, new_total, new_on_path in connection.execute(query)
+    ]

@@ -1,0 +1,171 @@
+"""`stairway.yaml`: the service's configuration file (path from `--config` or `STAIRWAY_CONFIG`).
+
+Every section is optional and every key has a default; an unknown key is an error (a typo would
+otherwise be silently ignored). Secrets are never written here, only the names of environment
+variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from catalog.queries import EntityFilter
+from catalog.refs import RefError, parse_ref
+from scorecards.adoption import AdoptionSettings
+from scorecards.golden_paths import GoldenPathSettings
+from scorecards.organization import CRITERION_IDS, MaturitySettings
+
+CONFIG_ENV = "STAIRWAY_CONFIG"
+FILTER_KEYS = ("kind", "namespace", "type", "lifecycle", "owner", "system", "domain", "tag", "search")
+LIST_FILTER_KEYS = ("kind", "type", "lifecycle")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `stairway.yaml` configures."""
+
+    golden_paths: GoldenPathSettings = field(default_factory=GoldenPathSettings)
+    adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
+    maturity: MaturitySettings = field(default_factory=MaturitySettings)
+
+
+def config_path(given: str | None = None) -> str | None:
+    """The configuration file to read: the one given, else `STAIRWAY_CONFIG`, else none."""
+    return given or os.environ.get(CONFIG_ENV) or None
+
+
+def load_config(path: str | None) -> Config:
+    """The configuration in the file at `path` (defaults for everything when None)."""
+    if path is None:
+        return Config()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    try:
+        return parse_config(document if document is not None else {})
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def parse_config(document: object) -> Config:
+    """A Config from a parsed document."""
+    root = _mapping(document, "top level", ("goldenPaths", "adoption", "organizationMaturity"))
+    golden = _mapping(root.get("goldenPaths"), "goldenPaths", ("tags", "templates", "annotations"))
+    adoption = _mapping(root.get("adoption"), "adoption", ("newWorkloadDays", "trendScopes"))
+    maturity = _mapping(
+        root.get("organizationMaturity"),
+        "organizationMaturity",
+        ("scorecard", "platformTeams", "governanceChecks", "retrainingChecks", "thresholds"),
+    )
+    days = _positive_int(adoption.get("newWorkloadDays", 90), "adoption.newWorkloadDays")
+    return Config(
+        golden_paths=GoldenPathSettings(
+            tags=_strings(golden.get("tags"), "goldenPaths.tags"),
+            templates=_refs(golden.get("templates"), "goldenPaths.templates", "template"),
+            annotations=_strings(golden.get("annotations"), "goldenPaths.annotations"),
+        ),
+        adoption=AdoptionSettings(trend_scopes=_trend_scopes(adoption.get("trendScopes")), new_workload_days=days),
+        maturity=_maturity(maturity, days),
+    )
+
+
+def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:
+    defaults = MaturitySettings()
+    thresholds = _mapping(section.get("thresholds"), "organizationMaturity.thresholds", CRITERION_IDS)
+    for criterion, value in thresholds.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"organizationMaturity.thresholds.{criterion} must be a number of at least 0")
+    scorecard = section.get("scorecard")
+    if scorecard is not None and not isinstance(scorecard, str):
+        raise ConfigError("organizationMaturity.scorecard must be a scorecard name")
+    platform = section.get("platformTeams")
+    return MaturitySettings(
+        thresholds={criterion: float(value) for criterion, value in thresholds.items()},
+        scorecard=scorecard,
+        governance_checks=_strings(section.get("governanceChecks"), "organizationMaturity.governanceChecks")
+        or defaults.governance_checks,
+        retraining_checks=_strings(section.get("retrainingChecks"), "organizationMaturity.retrainingChecks")
+        or defaults.retraining_checks,
+        new_workload_days=days,
+        platform_teams=None if platform is None else _refs(platform, "organizationMaturity.platformTeams", "group"),
+    )
+
+
+def _trend_scopes(value: object) -> dict[str, EntityFilter]:
+    if value is None:
+        return dict(AdoptionSettings().trend_scopes)
+    scopes = _mapping(value, "adoption.trendScopes", None)
+    if not scopes:
+        raise ConfigError("adoption.trendScopes must name at least one scope")
+    found = {}
+    for name, scope in scopes.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 63:
+            raise ConfigError(f"adoption.trendScopes: {name!r} is not a scope name (1-63 characters)")
+        found[name] = _entity_filter(scope, f"adoption.trendScopes.{name}")
+    return found
+
+
+def _entity_filter(value: object, where: str) -> EntityFilter:
+    given = _mapping(value, where, FILTER_KEYS)
+    fields: dict[str, Any] = {}
+    for key, item in given.items():
+        if key in LIST_FILTER_KEYS:
+            fields[key] = _strings(item, f"{where}.{key}")
+        elif not isinstance(item, str) or not item:
+            raise ConfigError(f"{where}.{key} must be a string")
+        elif key in ("owner", "system", "domain"):
+            fields[key] = _refs([item], f"{where}.{key}", "group" if key == "owner" else key)[0]
+        else:
+            fields[key] = item
+    return EntityFilter(**fields)
+
+
+def _mapping(value: object, where: str, allowed: tuple[str, ...] | None) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping")
+    if allowed is not None:
+        unknown = [str(key) for key in value if key not in allowed]
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(allowed)})")
+    return value
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _refs(value: object, where: str, default_kind: str) -> tuple[str, ...]:
+    refs = []
+    for item in _strings(value, where):
+        try:
+            refs.append(parse_ref(item, default_kind=default_kind).ref)
+        except RefError as error:
+            raise ConfigError(f"{where}: {error}") from None
+    return tuple(refs)
+
+
+def _positive_int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a whole number of at least 1")
+    return value

@@ -1,0 +1,237 @@
+"""GraphQL types for golden-path adoption and organisation maturity."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from scorecards import adoption, golden_paths, organization
+from service.graphql.scorecard_types import Level
+
+if TYPE_CHECKING:
+    from service.graphql.types import Entity
+
+EntityType = Annotated["Entity", strawberry.lazy("service.graphql.types")]
+
+
+async def _entity(info: strawberry.Info, ref: str | None) -> Entity | None:
+    from service.graphql.types import Entity
+
+    stored = await info.context.entities.load(ref) if ref else None
+    return Entity(stored=stored) if stored is not None else None
+
+
+@strawberry.enum(description="How an adoption report groups components.")
+class AdoptionGroup(Enum):
+    OWNER = "OWNER"
+    SYSTEM = "SYSTEM"
+    DOMAIN = "DOMAIN"
+    TEMPLATE = "TEMPLATE"
+    TEMPLATE_VERSION = "TEMPLATE_VERSION"
+
+
+@strawberry.type(description="A scaffolder template, the components in scope started from it, and their versions.")
+class GoldenPath:
+    use: strawberry.Private[golden_paths.GoldenPathUse]
+
+    @strawberry.field
+    async def template(self, info: strawberry.Info) -> EntityType:
+        found = await _entity(info, self.use.template_ref)
+        assert found is not None  # listed from the entities table in this request
+        return found
+
+    @strawberry.field(description="Whether the configuration makes this template a golden path.")
+    def is_golden_path(self) -> bool:
+        return self.use.golden
+
+    @strawberry.field(description="The template's current version (its backstage.io/template-version annotation).")
+    def version(self) -> str | None:
+        return self.use.version
+
+    @strawberry.field(description="Components in scope started from this template.")
+    def adopters(self) -> int:
+        return self.use.adopters
+
+    @strawberry.field(description="Distinct teams, other than the template's owner, owning components started from it.")
+    def cross_team_adopters(self) -> int:
+        return self.use.cross_team_adopters
+
+    @strawberry.field(description="Adopters made from the template's current version.")
+    def current(self) -> int:
+        return self.use.current
+
+    @strawberry.field(description="Adopters made from another version (drifted).")
+    def behind(self) -> int:
+        return self.use.behind
+
+    @strawberry.field(description="Adopters without a template version, or of a template without one.")
+    def unknown_version(self) -> int:
+        return self.use.unknown_version
+
+
+@strawberry.type(description="One group of an adoption report.")
+class AdoptionBucket:
+    bucket: strawberry.Private[adoption.AdoptionBucket]
+
+    @strawberry.field(description='The group: an entity ref, "<template ref>@<version>", or "(none)".')
+    def key(self) -> str:
+        return self.bucket.key
+
+    @strawberry.field(
+        description="The entity the key names (the template, for a version), null when not in the catalogue."
+    )
+    async def entity(self, info: strawberry.Info) -> EntityType | None:
+        return await _entity(info, self.bucket.ref)
+
+    @strawberry.field
+    def total(self) -> int:
+        return self.bucket.total
+
+    @strawberry.field
+    def on_golden_path(self) -> int:
+        return self.bucket.on_golden_path
+
+    @strawberry.field(description="Share on a golden path, 0-100; null when the group is empty.")
+    def percentage(self) -> float | None:
+        return self.bucket.percentage
+
+
+@strawberry.type(description="Adoption as of one day, from the snapshot the day's last ingest took.")
+class AdoptionPoint:
+    point: strawberry.Private[adoption.AdoptionPoint]
+
+    @strawberry.field
+    def day(self) -> date:
+        return self.point.day
+
+    @strawberry.field
+    def total(self) -> int:
+        return self.point.overall.total
+
+    @strawberry.field
+    def on_golden_path(self) -> int:
+        return self.point.overall.on_golden_path
+
+    @strawberry.field
+    def percentage(self) -> float | None:
+        return self.point.overall.percentage
+
+    @strawberry.field(description="Components created in the configured window (default 90 days) before the day.")
+    def new_workloads(self) -> int:
+        return self.point.new.total
+
+    @strawberry.field
+    def new_on_golden_path(self) -> int:
+        return self.point.new.on_golden_path
+
+    @strawberry.field
+    def new_percentage(self) -> float | None:
+        return self.point.new.percentage
+
+
+@strawberry.type(description="Golden-path adoption in a scope (Components unless the filter names kinds).")
+class AdoptionReport:
+    overall: strawberry.Private[adoption.Adoption]
+    buckets: strawberry.Private[list[adoption.AdoptionBucket]]
+    series: strawberry.Private[adoption.TrendSeries | None]
+
+    @strawberry.field
+    def total(self) -> int:
+        return self.overall.total
+
+    @strawberry.field
+    def on_golden_path(self) -> int:
+        return self.overall.on_golden_path
+
+    @strawberry.field(description="Share on a golden path, 0-100; null when the scope is empty.")
+    def percentage(self) -> float | None:
+        return self.overall.percentage
+
+    @strawberry.field(description="Per group (with groupBy), sorted by key; the groups add up to the total.")
+    def groups(self) -> list[AdoptionBucket]:
+        return [AdoptionBucket(bucket=bucket) for bucket in self.buckets]
+
+    @strawberry.field(
+        description="The trend scope (adoption.trendScopes) whose daily snapshots measure this filter, or null: "
+        "then trend is empty. since and until do not apply to the trend."
+    )
+    def trend_scope(self) -> str | None:
+        return self.series.scope if self.series else None
+
+    @strawberry.field(
+        description="Daily points of the last `days` days, oldest first; a day without an ingest has none."
+    )
+    async def trend(self, info: strawberry.Info, days: int = 90) -> list[AdoptionPoint]:
+        from service.graphql.errors import bad_input
+
+        if not 1 <= days <= 3660:
+            raise bad_input("days must be between 1 and 3660", "days")
+        if self.series is None:
+            return []
+        context = info.context
+        points = await context.read(adoption.adoption_trend, self.series, days, context.now.date())
+        return [AdoptionPoint(point=point) for point in points]
+
+
+@strawberry.type(description="One criterion of organisation maturity, as measured.")
+class MaturityCriterion:
+    criterion: strawberry.Private[organization.Criterion]
+
+    @strawberry.field(description="A stable id, e.g. inventory or new-workloads-on-golden-paths.")
+    def id(self) -> str:
+        return self.criterion.id
+
+    @strawberry.field(description="The level this criterion belongs to.")
+    def level(self) -> Level:
+        return Level.of(self.criterion.level)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.criterion.title
+
+    @strawberry.field(description='"percent" (0-100) or "count".')
+    def unit(self) -> str:
+        return self.criterion.unit
+
+    @strawberry.field(description="What was measured; null when there was nothing to measure (then it fails).")
+    def value(self) -> float | None:
+        return self.criterion.value
+
+    @strawberry.field(description="The value it must reach (configurable).")
+    def threshold(self) -> float:
+        return self.criterion.threshold
+
+    @strawberry.field
+    def passed(self) -> bool:
+        return self.criterion.passed
+
+    @strawberry.field(description="One line on what was counted.")
+    def evidence(self) -> str:
+        return self.criterion.evidence
+
+
+@strawberry.type(description="The organisation (or a scope of it) on the five levels, from catalogue evidence.")
+class OrganizationMaturity:
+    assessment: strawberry.Private[organization.OrganizationMaturity]
+
+    @strawberry.field(description="The highest level whose criteria, and those of every level below, all pass.")
+    def level(self) -> Level:
+        return Level.of(self.assessment.level)
+
+    @strawberry.field
+    def criteria(self) -> list[MaturityCriterion]:
+        return [MaturityCriterion(criterion=criterion) for criterion in self.assessment.criteria]
+
+    @strawberry.field(description="The failing criteria of the next level; empty at the top.")
+    def unlock(self) -> list[MaturityCriterion]:
+        return [MaturityCriterion(criterion=criterion) for criterion in self.assessment.unlock]
+
+    @strawberry.field(
+        description="Percentage (0-100) of scored components in scope whose default scorecard is lopsided; "
+        "null when none is scored."
+    )
+    def lopsided_share(self) -> float | None:
+        return self.assessment.lopsided_share
