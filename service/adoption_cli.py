@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -173,12 +172,10 @@ def _print_trend(points: Any) -> None:
 def _setup(args: argparse.Namespace) -> tuple[Config, Engine | None]:
     """The configuration and a migrated engine, or (defaults, None) after saying what is wrong."""
     from catalog.database import create_engine, migrate
-    from service.config import Config, ConfigError, config_path, load_config
+    from service.config import Config, command_config
 
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as error:
-        print(f"stairway: {error}", file=sys.stderr)
+    config = command_config(args.config)
+    if config is None:
         return Config(), None
     engine = create_engine()
     migrate(engine)

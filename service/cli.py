@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from service.adoption_cli import add_commands as add_adoption_commands
-from service.adoption_cli import snapshot_adoption
 from service.scorecard_cli import add_commands as add_scorecard_commands
-from service.scorecard_cli import score_catalogue
+from service.scorecard_cli import evaluate_catalogue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest_cmd.add_argument(
         "--no-score",
         action="store_true",
-        help="do not re-evaluate the scorecards afterwards (`stairway evaluate` does)",
+        help="do not re-evaluate the scorecards nor snapshot adoption afterwards (`stairway evaluate` does both)",
     )
     ingest_cmd.set_defaults(run=_ingest)
 
@@ -101,13 +100,11 @@ def _ingest(args: argparse.Namespace) -> int:
 
     from catalog.database import create_engine, migrate
     from catalog.ingest import DEFAULT_SOURCE, IngestError, ingest
-    from service.config import ConfigError, config_path, load_config
+    from service.config import command_config
 
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as error:
+    config = command_config(args.config)
+    if config is None:
         pool.close()
-        print(f"stairway: {error}", file=sys.stderr)
         return 2
     engine = create_engine()
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
@@ -124,11 +121,10 @@ def _ingest(args: argparse.Namespace) -> int:
         pool.close(wait=True)
         if progress:
             progress.close()
-        # One summary line: the catalogue's changes, (after re-evaluating) the scoring, today's adoption.
-        print(summary.line(), end="", flush=True)
+        # One summary line: the catalogue's changes, then (after re-evaluating) the scoring and today's adoption.
+        print(summary.line(), end="" if not args.no_score else "\n", flush=True)
         if not args.no_score:
-            print(f"; {score_catalogue(engine)}", end="", flush=True)
-        print(f"; {snapshot_adoption(engine, config)}")
+            print(f"; {evaluate_catalogue(engine, config)}")
     except IngestError as error:
         print(f"stairway: {error}", file=sys.stderr)
         return 2
@@ -145,13 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from catalog.database import database_url
     from service.app import create_app
-    from service.config import ConfigError, config_path, load_config
+    from service.config import command_config
     from service.settings import Settings, scorecard_folders
 
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as error:
-        print(f"stairway: {error}", file=sys.stderr)
+    config = command_config(args.config)
+    if config is None:
         return 2
     settings = Settings(
         database_url=database_url(), graphiql=args.graphiql, scorecard_folders=scorecard_folders(), config=config

@@ -8,6 +8,7 @@ variables that hold them.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,16 @@ def load_config(path: str | None) -> Config:
         return parse_config(document if document is not None else {})
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def command_config(given: str | None) -> Config | None:
+    """The configuration a command runs with (`--config`, else STAIRWAY_CONFIG), or None after saying
+    on stderr why it cannot be used."""
+    try:
+        return load_config(config_path(given))
+    except ConfigError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return None
 
 
 def parse_config(document: object) -> Config:

@@ -13,6 +13,8 @@ from service.text_table import format_table
 if TYPE_CHECKING:  # the CLI module stays light: `stairway ingest` workers import it
     from sqlalchemy.engine import Engine
 
+    from service.config import Config
+
 
 def add_commands(commands: Any) -> None:
     """Register the scorecard commands on the `stairway` sub-command parser."""
@@ -21,7 +23,9 @@ def add_commands(commands: Any) -> None:
     score.add_argument("--scorecard", default=None, help="only this scorecard (default: every one that applies)")
     score.set_defaults(run=_score)
 
-    evaluate = commands.add_parser("evaluate", help="re-evaluate and store every scorecard result (e.g. nightly)")
+    evaluate = commands.add_parser(
+        "evaluate", help="re-evaluate and store every scorecard result and snapshot adoption (e.g. nightly)"
+    )
     evaluate.set_defaults(run=_evaluate)
 
     facts = commands.add_parser("facts", help="report facts from a file, as CI would through POST /api/facts")
@@ -72,10 +76,23 @@ def score_catalogue(engine: Engine) -> str:
     return f"{summary.entities} entities scored on {len(scorecards)} {noun} in {seconds:.2f}s"
 
 
-def _evaluate(_args: argparse.Namespace) -> int:
+def evaluate_catalogue(engine: Engine, config: Config) -> str:
+    """What an ingest, or the nightly `stairway evaluate`, does afterwards: re-score everything and take
+    today's adoption snapshot; what that did, in words."""
+    from service.adoption_cli import snapshot_adoption
+
+    return f"{score_catalogue(engine)}; {snapshot_adoption(engine, config)}"
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from service.config import command_config
+
+    config = command_config(args.config)
+    if config is None:
+        return 2
     engine = _engine()
     try:
-        print(score_catalogue(engine))
+        print(evaluate_catalogue(engine, config))
     finally:
         engine.dispose()
     return 0

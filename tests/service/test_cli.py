@@ -20,8 +20,8 @@ from tests.service.conftest import write
 SUMMARY = re.compile(
     r"^(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed, "
     r"(?P<errors>\d+) errors, (?P<warnings>\d+) warnings; (?P<files>\d+) files in \d+\.\d\ds"
-    r"(?:; (?P<scored>\d+) entities scored on (?P<scorecards>\d+) scorecards? in \d+\.\d\ds)?"
-    r"; (?P<on_golden_path>\d+) of (?P<components>\d+) components on a golden path$"
+    r"(?:; (?P<scored>\d+) entities scored on (?P<scorecards>\d+) scorecards? in \d+\.\d\ds"
+    r"; (?P<on_golden_path>\d+) of (?P<components>\d+) components on a golden path)?$"
 )
 ERROR_LINE = re.compile(
     r"^(?P<path>/[^:]+):(?P<line>\d+): (?P<severity>error|warning)(?: \[(?P<ref>[^\]]+)\])?: "

@@ -146,13 +146,20 @@ def test_dry_run_shows_how_levels_would_move_and_stores_nothing(
         )
 
 
-def test_evaluate_rescores_everything(scored: Path, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_rescores_everything_and_snapshots_adoption(
+    scored: Path, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM scorecard_results"))
+        connection.execute(sa.text("DELETE FROM adoption_history"))
     assert main(["evaluate"]) == 0
-    assert capsys.readouterr().out.startswith("10 entities scored on 1 scorecard in ")
+    out = capsys.readouterr().out
+    assert out.startswith("10 entities scored on 1 scorecard in ")
+    assert out.endswith("; 7 of 13 components on a golden path\n")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM scorecard_results")).scalar_one() == 10
+        whole = "SELECT total, on_golden_path FROM adoption_history WHERE group_by = 'ALL'"
+        assert connection.execute(sa.text(whole)).all() == [(13, 7)]
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(scored: Path) -> None:
