@@ -34,6 +34,7 @@ schema: install
 bench: install
 	$(BIN)/python bench/ingest.py 50000
 	$(BIN)/python bench/score.py 50000
+	$(BIN)/python bench/adoption.py 50000
 
 clean:
 	rm -rf $(VENV) stairway.db stairway.db-wal stairway.db-shm

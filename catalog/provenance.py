@@ -82,7 +82,8 @@ def read_provenance(
 
 
 def _storable(text: str, limit: int) -> bool:
-    return len(text) <= limit and "\x00" not in text
+    # Bytes count too: the covering index's PostgreSQL entries must stay under 2.7 kB.
+    return len(text.encode()) <= limit and "\x00" not in text
 
 
 def parse_timestamp(value: object) -> datetime | None:

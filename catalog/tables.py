@@ -22,7 +22,19 @@ class Entity(SQLModel, table=True):
         sa.Index("ix_entities_kind_ref", "kind", "ref"),
         sa.Index("ix_entities_owner_ref", "owner_ref", "ref"),
         sa.Index("ix_entities_system_ref", "system_ref", "ref"),
-        sa.Index("ix_entities_template_ref", "template_ref"),
+        # Covers what adoption counts (scorecards/adoption.py), so a count by owner reads this index
+        # alone, already in owner order, instead of 30,000 rows with their descriptors.
+        sa.Index(
+            "ix_entities_adoption",
+            "kind",
+            "owner_ref",
+            "template_ref",
+            "system_ref",
+            "lifecycle",
+            "template_version",
+            "created_at",
+            "first_seen_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

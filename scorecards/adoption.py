@@ -80,29 +80,12 @@ def _created() -> sa.ColumnElement[datetime]:
     return sa.func.coalesce(ENTITIES.c.created_at, ENTITIES.c.first_seen_at)
 
 
-def _group_columns(group_by: AdoptionGroup | None) -> tuple[list[sa.ColumnElement[str | None]], sa.FromClause]:
-    """The columns a grouping keys on, and what to select from."""
-    if group_by is None:
-        return [], ENTITIES
-    if group_by is AdoptionGroup.DOMAIN:
-        domain = RELATIONS.alias("domain")
-        joined = ENTITIES.outerjoin(
-            domain,
-            sa.and_(
-                domain.c.source_ref == ENTITIES.c.system_ref,
-                domain.c.type == "partOf",
-                domain.c.target_ref.like("domain:%"),
-            ),
-        )
-        return [domain.c.target_ref], joined
-    column = {
-        AdoptionGroup.OWNER: ENTITIES.c.owner_ref,
-        AdoptionGroup.SYSTEM: ENTITIES.c.system_ref,
-        AdoptionGroup.TEMPLATE: ENTITIES.c.template_ref,
-    }.get(group_by)
-    if column is not None:
-        return [column], ENTITIES
-    return [ENTITIES.c.template_ref, ENTITIES.c.template_version], ENTITIES
+_GROUP_COLUMNS: dict[AdoptionGroup, tuple[sa.Column[str | None], ...]] = {
+    AdoptionGroup.OWNER: (ENTITIES.c.owner_ref,),
+    AdoptionGroup.SYSTEM: (ENTITIES.c.system_ref,),
+    AdoptionGroup.TEMPLATE: (ENTITIES.c.template_ref,),
+    AdoptionGroup.TEMPLATE_VERSION: (ENTITIES.c.template_ref, ENTITIES.c.template_version),
+}
 
 
 def _bucket_key(group_by: AdoptionGroup, values: tuple[str | None, ...]) -> tuple[str, str | None]:
@@ -113,21 +96,30 @@ def _bucket_key(group_by: AdoptionGroup, values: tuple[str | None, ...]) -> tupl
     return (ref or NONE_KEY), ref
 
 
+Counts = tuple[str, str | None, Adoption, Adoption]  # key, ref, adoption, adoption among the new
+
+
 def _counts(
     connection: Connection,
     settings: GoldenPathSettings,
     conditions: list[sa.ColumnElement[bool]],
     group_by: AdoptionGroup | None,
     new_since: datetime | None = None,
-) -> list[tuple[str, str | None, Adoption, Adoption]]:
-    """(key, ref, adoption, adoption among those created at or after `new_since`) per group."""
-    keys, source = _group_columns(group_by)
+) -> list[Counts]:
+    """(key, ref, adoption, adoption among those created at or after `new_since`) per group.
+
+    One aggregate over the entity rows (which ix_entities_adoption covers); domains are their
+    systems' counts added up, which saves joining every component to the relations.
+    """
+    if group_by is AdoptionGroup.DOMAIN:
+        return _by_domain(connection, _counts(connection, settings, conditions, AdoptionGroup.SYSTEM, new_since))
+    keys = _GROUP_COLUMNS[group_by] if group_by else ()
     golden = on_golden_path(settings)
     columns: list[sa.ColumnElement[Any]] = [sa.func.count(), count_where(golden)]
     if new_since is not None:
         new = _created() >= new_since
         columns += [count_where(new), count_where(sa.and_(new, golden))]
-    query = sa.select(*keys, *columns).select_from(source).where(*conditions)
+    query = sa.select(*keys, *columns).select_from(ENTITIES).where(*conditions)
     if keys:
         query = query.group_by(*keys)
     found = []
@@ -137,6 +129,28 @@ def _counts(
         new_counts = Adoption(counts[2], counts[3]) if new_since is not None else Adoption()
         found.append((key, ref, Adoption(counts[0], counts[1]), new_counts))
     return found
+
+
+def _by_domain(connection: Connection, by_system: list[Counts]) -> list[Counts]:
+    """Systems' counts added up by the domain each system is part of (NONE_KEY for none)."""
+    relation = RELATIONS
+    part_of = sa.select(relation.c.source_ref, relation.c.target_ref).where(
+        relation.c.source_ref >= "system:",
+        relation.c.source_ref < "system;",  # every ref that starts with "system:", by the index
+        relation.c.type == "partOf",
+        relation.c.target_ref.like("domain:%"),
+    )
+    domain_of: dict[str, str] = {system: domain for system, domain in connection.execute(part_of)}
+    totals: dict[str, list[int]] = {}
+    for system, _ref, overall, new in by_system:
+        domain = domain_of.get(system, NONE_KEY)
+        counts = totals.setdefault(domain, [0, 0, 0, 0])
+        for index, value in enumerate((overall.total, overall.on_golden_path, new.total, new.on_golden_path)):
+            counts[index] += value
+    return [
+        (domain, None if domain == NONE_KEY else domain, Adoption(c[0], c[1]), Adoption(c[2], c[3]))
+        for domain, c in totals.items()
+    ]
 
 
 def adoption(

@@ -74,62 +74,54 @@ class GoldenPath:
 
 @strawberry.type(description="One group of an adoption report.")
 class AdoptionBucket:
-    bucket: strawberry.Private[adoption.AdoptionBucket]
+    # Plain fields (see service/graphql/execution.py): a report by owner has thousands of groups.
+    key: str = strawberry.field(description='The group: an entity ref, "<template ref>@<version>", or "(none)".')
+    total: int
+    on_golden_path: int
+    percentage: float | None = strawberry.field(description="Share on a golden path, 0-100; null when empty.")
+    ref: strawberry.Private[str | None]
 
-    @strawberry.field(description='The group: an entity ref, "<template ref>@<version>", or "(none)".')
-    def key(self) -> str:
-        return self.bucket.key
+    @classmethod
+    def of(cls, bucket: adoption.AdoptionBucket) -> AdoptionBucket:
+        return cls(
+            key=bucket.key,
+            total=bucket.total,
+            on_golden_path=bucket.on_golden_path,
+            percentage=bucket.percentage,
+            ref=bucket.ref,
+        )
 
     @strawberry.field(
         description="The entity the key names (the template, for a version), null when not in the catalogue."
     )
     async def entity(self, info: strawberry.Info) -> EntityType | None:
-        return await _entity(info, self.bucket.ref)
-
-    @strawberry.field
-    def total(self) -> int:
-        return self.bucket.total
-
-    @strawberry.field
-    def on_golden_path(self) -> int:
-        return self.bucket.on_golden_path
-
-    @strawberry.field(description="Share on a golden path, 0-100; null when the group is empty.")
-    def percentage(self) -> float | None:
-        return self.bucket.percentage
+        return await _entity(info, self.ref)
 
 
-@strawberry.type(description="Adoption as of one day, from the snapshot the day's last ingest took.")
+@strawberry.type(description="Adoption as of one day, from the snapshot the day's last ingest or evaluate took.")
 class AdoptionPoint:
-    point: strawberry.Private[adoption.AdoptionPoint]
+    day: date
+    total: int
+    on_golden_path: int
+    percentage: float | None
+    new_workloads: int = strawberry.field(
+        description="Components created in the configured window (default 90 days) before the day."
+    )
+    new_on_golden_path: int
+    new_percentage: float | None
 
-    @strawberry.field
-    def day(self) -> date:
-        return self.point.day
-
-    @strawberry.field
-    def total(self) -> int:
-        return self.point.overall.total
-
-    @strawberry.field
-    def on_golden_path(self) -> int:
-        return self.point.overall.on_golden_path
-
-    @strawberry.field
-    def percentage(self) -> float | None:
-        return self.point.overall.percentage
-
-    @strawberry.field(description="Components created in the configured window (default 90 days) before the day.")
-    def new_workloads(self) -> int:
-        return self.point.new.total
-
-    @strawberry.field
-    def new_on_golden_path(self) -> int:
-        return self.point.new.on_golden_path
-
-    @strawberry.field
-    def new_percentage(self) -> float | None:
-        return self.point.new.percentage
+    @classmethod
+    def of(cls, point: adoption.AdoptionPoint) -> AdoptionPoint:
+        overall, new = point.overall, point.new
+        return cls(
+            day=point.day,
+            total=overall.total,
+            on_golden_path=overall.on_golden_path,
+            percentage=overall.percentage,
+            new_workloads=new.total,
+            new_on_golden_path=new.on_golden_path,
+            new_percentage=new.percentage,
+        )
 
 
 @strawberry.type(description="Golden-path adoption in a scope (Components unless the filter names kinds).")
@@ -152,7 +144,7 @@ class AdoptionReport:
 
     @strawberry.field(description="Per group (with groupBy), sorted by key; the groups add up to the total.")
     def groups(self) -> list[AdoptionBucket]:
-        return [AdoptionBucket(bucket=bucket) for bucket in self.buckets]
+        return [AdoptionBucket.of(bucket) for bucket in self.buckets]
 
     @strawberry.field(
         description="The trend scope (adoption.trendScopes) whose daily snapshots measure this filter, or null: "
@@ -173,7 +165,7 @@ class AdoptionReport:
             return []
         context = info.context
         points = await context.read(adoption.adoption_trend, self.series, days, context.now.date())
-        return [AdoptionPoint(point=point) for point in points]
+        return [AdoptionPoint.of(point) for point in points]
 
 
 @strawberry.type(description="One criterion of organisation maturity, as measured.")

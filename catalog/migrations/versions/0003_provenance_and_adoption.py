@@ -26,7 +26,19 @@ def upgrade() -> None:
         entities.add_column(sa.Column("template_ref", sa.String(length=512), nullable=True))
         entities.add_column(sa.Column("template_version", sa.String(length=255), nullable=True))
         entities.add_column(sa.Column("created_at", sa.DateTime(timezone=True), nullable=True))
-        entities.create_index("ix_entities_template_ref", ["template_ref"])
+        entities.create_index(
+            "ix_entities_adoption",
+            [
+                "kind",
+                "owner_ref",
+                "template_ref",
+                "system_ref",
+                "lifecycle",
+                "template_version",
+                "created_at",
+                "first_seen_at",
+            ],
+        )
     op.create_table(
         "adoption_history",
         sa.Column("scope", sa.String(length=63), nullable=False),
@@ -92,7 +104,7 @@ def downgrade() -> None:
     op.drop_index("ix_adoption_history_day", table_name="adoption_history")
     op.drop_table("adoption_history")
     with op.batch_alter_table("entities") as entities:
-        entities.drop_index("ix_entities_template_ref")
+        entities.drop_index("ix_entities_adoption")
         entities.drop_column("created_at")
         entities.drop_column("template_version")
         entities.drop_column("template_ref")
