@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from catalog.refs import RefError, canonical_ref
@@ -31,7 +31,10 @@ class Provenance:
     template_version: str | None = None
     created_at: datetime | None = None
     from_spec: bool = False  # the template came from spec.scaffoldedFrom
-    problems: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+
+
+NONE_DECLARED = Provenance()
 
 
 def read_provenance(
@@ -46,12 +49,22 @@ def read_provenance(
     annotations = metadata.get("annotations")
     if not isinstance(annotations, Mapping):
         annotations = {}
+    if (  # most entities: nothing to read (this runs for every entity of a bulk ingest)
+        SOURCE_TEMPLATE not in annotations
+        and TEMPLATE_VERSION not in annotations
+        and CREATED_AT not in annotations
+        and SCAFFOLDED_FROM not in spec
+        and not extra_keys
+    ):
+        return NONE_DECLARED
     problems: list[str] = []
     template_ref = None
     from_spec = False
-    candidates = [(f'annotation "{SOURCE_TEMPLATE}"', annotations.get(SOURCE_TEMPLATE), False)]
-    candidates.append(("spec.scaffoldedFrom", spec.get(SCAFFOLDED_FROM), True))
-    candidates.extend((f'annotation "{key}"', annotations.get(key), False) for key in extra_keys)
+    candidates = [
+        (f'annotation "{SOURCE_TEMPLATE}"', annotations.get(SOURCE_TEMPLATE), False),
+        ("spec.scaffoldedFrom", spec.get(SCAFFOLDED_FROM), True),
+        *((f'annotation "{key}"', annotations.get(key), False) for key in extra_keys),
+    ]
     for where, value, in_spec in candidates:
         if value is None or value == "":
             continue
@@ -78,7 +91,7 @@ def read_provenance(
         created_at = parse_timestamp(created)
         if created_at is None:
             problems.append(f'annotation "{CREATED_AT}" is not an ISO 8601 timestamp: {str(created)[:80]!r}')
-    return Provenance(template_ref, template_version, created_at, from_spec, problems)
+    return Provenance(template_ref, template_version, created_at, from_spec, tuple(problems))
 
 
 def _storable(text: str, limit: int) -> bool:

@@ -36,7 +36,7 @@ def test_the_source_template_annotation_names_the_template() -> None:
     assert found.template_ref == "template:default/python-service"
     assert found.template_version == "2.1.0"
     assert found.created_at == datetime(2026, 6, 14, 7, 30, tzinfo=UTC)
-    assert (found.from_spec, found.problems) == (False, [])
+    assert (found.from_spec, found.problems) == (False, ())
 
 
 def test_spec_scaffolded_from_and_configured_annotations_come_after_it_in_order() -> None:
@@ -61,7 +61,7 @@ def test_unreadable_provenance_is_a_problem_and_the_rest_is_kept() -> None:
     assert found.template_ref == "template:default/fallback"  # the next candidate
     assert found.template_version == "3"
     assert found.created_at is None
-    assert found.problems == [
+    assert list(found.problems) == [
         'annotation "backstage.io/source-template" is not a template reference: '
         'Entity reference "template:" was not on the form [<kind>:][<namespace>/]<name>',
         "annotation \"backstage.io/createdAt\" is not an ISO 8601 timestamp: 'last tuesday'",
