@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from catalog.provenance import Provenance, read_provenance
 from catalog.queries import StoredEntity, StoredError
 from service.graphql.scorecard_types import ScorecardResult
 
@@ -161,6 +162,34 @@ class Entity:
     @strawberry.field
     def first_seen_at(self) -> datetime:
         return self.stored.first_seen_at
+
+    def _provenance(self, info: strawberry.Info) -> Provenance:
+        namespace = str(self._metadata.get("namespace") or "default")
+        return read_provenance(self._metadata, self._spec, namespace, info.context.config.golden_paths.annotations)
+
+    @strawberry.field(
+        description="When it was created: its backstage.io/createdAt annotation, else when the catalogue first saw it."
+    )
+    def created_at(self, info: strawberry.Info) -> datetime:
+        return self._provenance(info).created_at or self.stored.first_seen_at
+
+    @strawberry.field(
+        description="The scaffolder template it started from (backstage.io/source-template, spec.scaffoldedFrom "
+        "or a configured annotation), as declared, resolved or not."
+    )
+    def source_template_ref(self, info: strawberry.Info) -> str | None:
+        return self._provenance(info).template_ref
+
+    @strawberry.field(description="The template it started from, or null when none is declared or it is gone.")
+    async def source_template(self, info: strawberry.Info) -> Entity | None:
+        return await _load(info, self._provenance(info).template_ref)
+
+    @strawberry.field(
+        description="Its backstage.io/template-version annotation: for a component, the template version it was "
+        "made from; for a Template, its current version."
+    )
+    def template_version(self, info: strawberry.Info) -> str | None:
+        return self._provenance(info).template_version
 
     @strawberry.field(description="Its results on every scorecard that applies to it, evaluated now.")
     async def scorecards(self, info: strawberry.Info) -> list[ScorecardResult]:

@@ -161,6 +161,21 @@ def test_organisation_maturity_with_evidence_and_unlock(acme_client: TestClient)
     assert found["unlock"]
 
 
+def test_an_entity_shows_where_it_came_from(acme_client: TestClient) -> None:
+    query = """query($ref: String!) { entity(ref: $ref) {
+        createdAt sourceTemplateRef sourceTemplate { ref templateVersion } templateVersion firstSeenAt } }"""
+    worker = data(acme_client, query, ref="component:pay-worker")["entity"]
+    assert worker["createdAt"] == "2025-01-10T09:00:00+00:00"
+    assert worker["sourceTemplateRef"] == "template:default/service-template"  # from spec.scaffoldedFrom
+    assert worker["sourceTemplate"] == {"ref": "template:default/service-template", "templateVersion": "3.0.0"}
+    assert worker["templateVersion"] == "2.0.0"  # behind the template's 3.0.0
+    legacy = data(acme_client, query, ref="component:legacy")["entity"]
+    assert (legacy["sourceTemplateRef"], legacy["sourceTemplate"]) == ("template:default/retired-template", None)
+    group = data(acme_client, query, ref="group:payments")["entity"]
+    assert (group["sourceTemplateRef"], group["templateVersion"]) == (None, None)
+    assert group["createdAt"] == group["firstSeenAt"]  # no createdAt annotation: when first seen
+
+
 def test_bad_adoption_input_is_refused_clearly(acme_client: TestClient) -> None:
     error = only_error(acme_client, "{ adoption { trend(days: 0) { day } } }")
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "days"}
