@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +76,14 @@ class AdoptionPoint:
     new: Adoption
 
 
+def utc(moment: datetime) -> datetime:
+    """A moment in UTC, as timestamps are stored (SQLite compares them as text); naive means UTC.
+
+    Raises OverflowError for a moment that is out of range in UTC (e.g. year 1 at +01:00).
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _created() -> sa.ColumnElement[datetime]:
     return sa.func.coalesce(ENTITIES.c.created_at, ENTITIES.c.first_seen_at)
 
@@ -104,20 +112,20 @@ def _counts(
     settings: GoldenPathSettings,
     conditions: list[sa.ColumnElement[bool]],
     group_by: AdoptionGroup | None,
-    new_since: datetime | None = None,
+    new_window: tuple[datetime, datetime] | None = None,
 ) -> list[Counts]:
-    """(key, ref, adoption, adoption among those created at or after `new_since`) per group.
+    """(key, ref, adoption, adoption among those created in `new_window` [start, end)) per group.
 
     One aggregate over the entity rows (which ix_entities_adoption covers); domains are their
     systems' counts added up, which saves joining every component to the relations.
     """
     if group_by is AdoptionGroup.DOMAIN:
-        return _by_domain(connection, _counts(connection, settings, conditions, AdoptionGroup.SYSTEM, new_since))
+        return _by_domain(connection, _counts(connection, settings, conditions, AdoptionGroup.SYSTEM, new_window))
     keys = _GROUP_COLUMNS[group_by] if group_by else ()
     golden = on_golden_path(settings)
     columns: list[sa.ColumnElement[Any]] = [sa.func.count(), count_where(golden)]
-    if new_since is not None:
-        new = _created() >= new_since
+    if new_window is not None:
+        new = sa.and_(_created() >= utc(new_window[0]), _created() < utc(new_window[1]))
         columns += [count_where(new), count_where(sa.and_(new, golden))]
     query = sa.select(*keys, *columns).select_from(ENTITIES).where(*conditions)
     if keys:
@@ -126,7 +134,7 @@ def _counts(
     for row in connection.execute(query):
         values, counts = tuple(row[: len(keys)]), [int(n or 0) for n in row[len(keys) :]]
         key, ref = _bucket_key(group_by, values) if group_by else ("", None)
-        new_counts = Adoption(counts[2], counts[3]) if new_since is not None else Adoption()
+        new_counts = Adoption(counts[2], counts[3]) if new_window is not None else Adoption()
         found.append((key, ref, Adoption(counts[0], counts[1]), new_counts))
     return found
 
@@ -134,11 +142,9 @@ def _counts(
 def _by_domain(connection: Connection, by_system: list[Counts]) -> list[Counts]:
     """Systems' counts added up by the domain each system is part of (NONE_KEY for none)."""
     relation = RELATIONS
+    systems = sa.select(ENTITIES.c.ref).where(ENTITIES.c.kind == "system")
     part_of = sa.select(relation.c.source_ref, relation.c.target_ref).where(
-        relation.c.source_ref >= "system:",
-        relation.c.source_ref < "system;",  # every ref that starts with "system:", by the index
-        relation.c.type == "partOf",
-        relation.c.target_ref.like("domain:%"),
+        relation.c.source_ref.in_(systems), relation.c.type == "partOf", relation.c.target_ref.like("domain:%")
     )
     domain_of: dict[str, str] = {system: domain for system, domain in connection.execute(part_of)}
     totals: dict[str, list[int]] = {}
@@ -168,9 +174,9 @@ def adoption(
     """
     conditions = scope_conditions(entity_filter)
     if since is not None:
-        conditions.append(_created() >= since)
+        conditions.append(_created() >= utc(since))
     if until is not None:
-        conditions.append(_created() < until)
+        conditions.append(_created() < utc(until))
     if group_by is None:
         rows = _counts(connection, settings, conditions, None)
         return (rows[0][2] if rows else Adoption()), []
@@ -197,14 +203,15 @@ def snapshot_adoption(
 ) -> int:
     """Store today's adoption for every trend scope, whole and per group (replacing today's points
     if there are any); returns how many points were written."""
+    now = utc(now)
     today = now.date()
-    new_since = now - timedelta(days=settings.new_workload_days)
+    new_window = (now - timedelta(days=settings.new_workload_days), now)
     day = bound(connection, ADOPTION_HISTORY.c.day, today)
     rows: list[tuple[object, ...]] = []
     for name, entity_filter in settings.trend_scopes.items():
         conditions = scope_conditions(entity_filter)
         for group_by in (None, *AdoptionGroup):
-            for key, _ref, overall, new in _counts(connection, golden, conditions, group_by, new_since):
+            for key, _ref, overall, new in _counts(connection, golden, conditions, group_by, new_window):
                 rows.append(
                     (
                         name,

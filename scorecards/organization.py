@@ -164,12 +164,16 @@ def organization_maturity(
     )
 
     owners = golden_path_owners(connection, golden)
-    platform = set(settings.platform_teams) if settings.platform_teams is not None else _busiest(owners)
+    if settings.platform_teams is not None:
+        platform, who = set(settings.platform_teams), ", ".join(settings.platform_teams) or "none"
+    else:  # the owner of the most golden paths (ties: the first by ref), unless configured
+        platform = {owners[0][0]} if owners else set()
+        who = f"{owners[0][0]}, owner of the most golden paths" if owners else "none"
     product_teams = [owner for owner, _count in owners if owner not in platform]
     measured[PRODUCT_TEAM_GOLDEN_PATHS] = (
         float(len(product_teams)),
-        f"{len(product_teams)} teams besides the platform team ({', '.join(sorted(platform)) or 'none'}) "
-        "own golden paths" + (f": {', '.join(product_teams[:3])}" if product_teams else ""),
+        f"{len(product_teams)} teams besides the platform team ({who}) own golden paths"
+        + (f": {', '.join(product_teams[:3])}" if product_teams else ""),
     )
 
     card = settings.scorecard or (scorecard_names[0] if scorecard_names else None)
@@ -208,11 +212,6 @@ def _share(part: int, whole: int, noun: str, what: str) -> tuple[float | None, s
     if not whole:
         return None, f"no {noun} in scope: nothing to measure"
     return 100.0 * part / whole, f"{part} of {whole} {noun} {what}"
-
-
-def _busiest(owners: list[tuple[str, int]]) -> set[str]:
-    """The owner(s) of the most golden paths: who the platform team is, unless configured."""
-    return {owner for owner, count in owners if count == owners[0][1]} if owners else set()
 
 
 def _inventory(connection: Connection, production: EntityFilter) -> tuple[int, int]:

@@ -90,7 +90,8 @@ class AdoptionSnapshot(SQLModel, table=True):
 
     scope: str = Field(sa_column=sa.Column(sa.String(63), primary_key=True))
     group_by: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
-    key: str = Field(sa_column=sa.Column(sa.String(512), primary_key=True))
+    # An entity ref (at most 512 bytes), or for a template version "<ref>@<version>" (255 more).
+    key: str = Field(sa_column=sa.Column(sa.String(800), primary_key=True))
     day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
     total: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     on_golden_path: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))

@@ -24,6 +24,7 @@ from scorecards.organization import CRITERION_IDS, MaturitySettings
 CONFIG_ENV = "STAIRWAY_CONFIG"
 FILTER_KEYS = ("kind", "namespace", "type", "lifecycle", "owner", "system", "domain", "tag", "search")
 LIST_FILTER_KEYS = ("kind", "type", "lifecycle")
+MAX_DAYS = 3660  # ten years: windows reach back from now, and dates before year 1 do not exist
 
 
 class ConfigError(ValueError):
@@ -81,7 +82,7 @@ def parse_config(document: object) -> Config:
         "organizationMaturity",
         ("scorecard", "platformTeams", "governanceChecks", "retrainingChecks", "thresholds"),
     )
-    days = _positive_int(adoption.get("newWorkloadDays", 90), "adoption.newWorkloadDays")
+    days = _days(adoption.get("newWorkloadDays", 90), "adoption.newWorkloadDays")
     return Config(
         golden_paths=GoldenPathSettings(
             tags=_strings(golden.get("tags"), "goldenPaths.tags"),
@@ -176,7 +177,7 @@ def _refs(value: object, where: str, default_kind: str) -> tuple[str, ...]:
     return tuple(refs)
 
 
-def _positive_int(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where} must be a whole number of at least 1")
+def _days(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        raise ConfigError(f"{where} must be a whole number of days from 1 to {MAX_DAYS}")
     return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
@@ -214,7 +214,7 @@ class AdoptionQuery:
         query_filter = filter.to_query() if filter else None
         group = adoption.AdoptionGroup(group_by.value) if group_by else None
         overall, buckets = await info.context.read(
-            adoption.adoption, config.golden_paths, query_filter, _utc(since), _utc(until), group
+            adoption.adoption, config.golden_paths, query_filter, _utc(since, "since"), _utc(until, "until"), group
         )
         series = adoption.trend_series(config.adoption, query_filter)
         return AdoptionReport(overall=overall, buckets=buckets, series=series)
@@ -237,11 +237,14 @@ class AdoptionQuery:
         return OrganizationMaturity(assessment=found)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(moment: datetime | None, argument: str) -> datetime | None:
     """A DateTime argument as UTC; one without an offset is taken as UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return adoption.utc(moment)
+    except OverflowError:
+        raise bad_input(f"{argument} is out of range in UTC: {moment.isoformat()}", argument) from None
 
 
 @strawberry.type

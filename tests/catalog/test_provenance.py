@@ -70,6 +70,10 @@ def test_unreadable_provenance_is_a_problem_and_the_rest_is_kept() -> None:
     assert (too_long.template_ref, too_long.template_version) == (None, None)
     assert len(too_long.problems) == 2
     assert provenance_of({"backstage.io/createdAt": "2026-06-14"}).created_at == datetime(2026, 6, 14, tzinfo=UTC)
+    # Valid ISO 8601, but before year 1 (or after 9999) once in UTC: unreadable, not a crash.
+    for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        found = provenance_of({"backstage.io/createdAt": moment})
+        assert (found.created_at, len(found.problems)) == (None, 1)
 
 
 def test_a_processed_component_carries_its_provenance_and_warnings(tmp_path: Path) -> None:
@@ -90,6 +94,20 @@ def test_a_processed_component_carries_its_provenance_and_warnings(tmp_path: Pat
     (problem,) = result.problems
     assert (problem.code, problem.severity, problem.entity_ref) == (ANNOTATION, WARNING, "component:default/svc")
     assert "backstage.io/createdAt" in problem.message
+
+
+def test_an_unreadable_creation_time_is_a_warning_and_the_catalogue_ingests(engine: Engine, tmp_path: Path) -> None:
+    early = '  annotations:\n    backstage.io/createdAt: "0001-01-01T00:00:00+01:00"\n'
+    write(tmp_path / "a.yaml", component("early", extra_metadata=early))
+    write(tmp_path / "b.yaml", component("fine"))
+    write(
+        tmp_path / "team.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\n"
+        "spec:\n  type: team\n  children: []\n",
+    )
+    summary = ingest(engine, [str(tmp_path)], workers=0)
+    assert (summary.added, summary.errors, summary.warnings) == (3, 0, 1)
+    assert stored_provenance(engine, "component:default/early") == (None, None, None)
 
 
 def stored_provenance(engine: Engine, ref: str) -> tuple[object, ...]:

@@ -3,7 +3,7 @@ hand-counted Acme catalogue (tests/scorecards/acme.py), in real SQLite and Postg
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -93,6 +93,12 @@ def test_new_workloads_are_those_created_in_the_window_start_included_end_exclud
     assert counts(acme, since=october, until=november) == (1, 1, 100.0)
     assert counts(acme, since=november) == (1, 0, 0.0)
     assert counts(acme, until=datetime.fromisoformat("2023-01-01T00:00:00+00:00")) == (0, 0, None)
+
+
+def test_window_bounds_in_any_timezone_mean_the_same_moment(acme: Engine) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    assert counts(acme, since=WINDOW_START.astimezone(tokyo), until=NOW.astimezone(tokyo)) == (4, 3, 75.0)
+    assert counts(acme, since=datetime(2026, 8, 28, 12, 0)) == counts(acme, since=WINDOW_START)  # naive: UTC
 
 
 def test_creation_time_falls_back_to_when_the_catalogue_first_saw_a_component(engine: Engine, tmp_path: Path) -> None:
@@ -225,6 +231,26 @@ def test_a_daily_snapshot_keeps_the_trend_and_a_second_one_replaces_the_day(acme
     assert [(p.overall.total, p.overall.on_golden_path) for p in commerce] == [(6, 5)] * 2
 
 
+def test_snapshots_take_long_template_refs_and_count_no_future_workload_as_new(engine: Engine, tmp_path: Path) -> None:
+    name = "t" * 490
+    future = (NOW + timedelta(days=30)).isoformat()
+    (tmp_path / "long.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  annotations:\n"
+        f"    backstage.io/source-template: template:default/{name}\n    backstage.io/template-version: 1.0.0\n"
+        f"    backstage.io/createdAt: '{future}'\n"
+        "spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+    )
+    ingest(engine, [str(tmp_path)], workers=0)
+    with engine.begin() as connection:
+        snapshot_adoption(connection, EVERY_TEMPLATE, AdoptionSettings(), NOW)
+    with engine.connect() as connection:
+        version = TrendSeries("components", "TEMPLATE_VERSION", f"template:default/{name}@1.0.0")
+        (point,) = adoption_trend(connection, version, 1, NOW.date())
+        (whole,) = adoption_trend(connection, TrendSeries("components"), 1, NOW.date())
+    assert (point.overall.total, point.overall.on_golden_path) == (1, 0)  # the template is not in the catalogue
+    assert (whole.overall.total, whole.new.total) == (1, 0)  # created after the snapshot: not new yet
+
+
 def test_a_report_finds_the_snapshot_series_that_measures_its_filter() -> None:
     settings = AdoptionSettings(
         trend_scopes={"components": EntityFilter(), "production": EntityFilter(lifecycle=["production"])}
@@ -317,6 +343,24 @@ def test_thresholds_and_the_platform_team_are_configurable(engine: Engine, score
     assessed = assess(engine, both)
     assert assessed.level.ordinal == 4
     assert [c.id for c in assessed.unlock] == ["product-team-golden-paths"]
+
+
+def test_the_platform_team_is_the_owner_of_the_most_golden_paths_the_first_on_a_tie(
+    engine: Engine, scored: Scorecard
+) -> None:
+    # Owners of golden paths: platform 2, payments 1, search 1. Counting every template, data owns one too.
+    every = GoldenPathSettings()
+    with engine.connect() as connection:
+        found = organization_maturity(connection, every, ACME, ["acme"], None, NOW)
+    product = next(c for c in found.criteria if c.id == "product-team-golden-paths")
+    assert product.value == 3.0
+    assert "group:default/platform, owner of the most golden paths" in product.evidence
+    tied = GoldenPathSettings(templates=("template:default/docs-template", "template:default/unversioned-template"))
+    with engine.connect() as connection:
+        found = organization_maturity(connection, tied, ACME, ["acme"], None, NOW)
+    product = next(c for c in found.criteria if c.id == "product-team-golden-paths")
+    assert product.value == 1.0  # payments (first by ref) is taken for the platform team; search is the other
+    assert product.evidence.startswith("1 teams besides the platform team (group:default/payments, owner of the most")
 
 
 def test_a_level_needs_every_level_below_it(engine: Engine, scored: Scorecard) -> None:

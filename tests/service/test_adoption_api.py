@@ -181,6 +181,8 @@ def test_bad_adoption_input_is_refused_clearly(acme_client: TestClient) -> None:
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "days"}
     error = only_error(acme_client, '{ adoption(filter: {domain: "domain:"}) { total } }')
     assert error["extensions"]["argument"] == "filter.domain"
+    error = only_error(acme_client, '{ adoption(since: "0001-01-01T00:00:00+01:00") { total } }')
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "since"}
     error = only_error(acme_client, "{ adoption(groupBy: TEAM) { total } }")
     assert "TEAM" in error["message"]
     fan_out = (

@@ -64,7 +64,11 @@ def test_every_section_is_read() -> None:
         ({"goldenPaths": {"tag": ["x"]}}, "goldenPaths: unknown key 'tag'"),
         ({"goldenPaths": {"tags": [1]}}, "goldenPaths.tags must be a list of strings"),
         ({"goldenPaths": {"templates": ["template:"]}}, "goldenPaths.templates: Entity reference"),
-        ({"adoption": {"newWorkloadDays": 0}}, "adoption.newWorkloadDays must be a whole number of at least 1"),
+        (
+            {"adoption": {"newWorkloadDays": 0}},
+            "adoption.newWorkloadDays must be a whole number of days from 1 to 3660",
+        ),
+        ({"adoption": {"newWorkloadDays": 1_000_000}}, "adoption.newWorkloadDays must be a whole number of days"),
         ({"adoption": {"trendScopes": {}}}, "adoption.trendScopes must name at least one scope"),
         ({"adoption": {"trendScopes": {"x": {"colour": "red"}}}}, "adoption.trendScopes.x: unknown key 'colour'"),
         ({"organizationMaturity": {"thresholds": {"inventry": 1}}}, "unknown key 'inventry'"),

@@ -43,7 +43,7 @@ def upgrade() -> None:
         "adoption_history",
         sa.Column("scope", sa.String(length=63), nullable=False),
         sa.Column("group_by", sa.String(length=16), nullable=False),
-        sa.Column("key", sa.String(length=512), nullable=False),
+        sa.Column("key", sa.String(length=800), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("on_golden_path", sa.Integer(), nullable=False),
