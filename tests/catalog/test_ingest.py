@@ -543,3 +543,21 @@ def test_a_failed_first_load_into_sqlite_leaves_wal_mode_on(
         ingest(sqlite_engine, [str(tmp_path / "catalogue")], workers=0)
 
     assert (refs(sqlite_engine), journal_mode(sqlite_engine)) == (set(), "wal")
+
+
+def test_a_large_ingest_gives_postgresql_fresh_statistics(engine: Engine, tmp_path: Path) -> None:
+    groups = "".join(
+        f"---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-{i}\nspec:\n  type: team\n"
+        "  children: []\n"
+        for i in range(1000)
+    )
+    write(tmp_path / "groups.yaml", groups)
+    ingest(engine, [str(tmp_path)], workers=0)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            # Without ANALYZE a new table has no row estimate (-1) until autovacuum comes by.
+            estimate = connection.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'entities'::regclass"))
+            assert estimate.scalar_one() == 1000
+        else:  # SQLite plans stay as tuned: no statistics tables
+            tables = connection.execute(sa.text("SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_stat%'"))
+            assert tables.all() == []
