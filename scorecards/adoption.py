@@ -130,13 +130,18 @@ def _counts(
     query = sa.select(*keys, *columns).select_from(ENTITIES).where(*conditions)
     if keys:
         query = query.group_by(*keys)
-    found = []
+    found: dict[str, tuple[str | None, list[int]]] = {}
     for row in connection.execute(query):
-        values, counts = tuple(row[: len(keys)]), [int(n or 0) for n in row[len(keys) :]]
+        values = tuple(row[: len(keys)])
         key, ref = _bucket_key(group_by, values) if group_by else ("", None)
-        new_counts = Adoption(counts[2], counts[3]) if new_window is not None else Adoption()
-        found.append((key, ref, Adoption(counts[0], counts[1]), new_counts))
-    return found
+        # Several rows can share a key: every version of "no template" is the one group "(none)".
+        counts = found.setdefault(key, (ref, [0, 0, 0, 0]))[1]
+        for index, value in enumerate(row[len(keys) :]):
+            counts[index] += int(value or 0)
+    return [
+        (key, ref, Adoption(c[0], c[1]), Adoption(c[2], c[3]) if new_window is not None else Adoption())
+        for key, (ref, c) in found.items()
+    ]
 
 
 def _by_domain(connection: Connection, by_system: list[Counts]) -> list[Counts]:

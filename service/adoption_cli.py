@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+import sys
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from service.text_table import format_table
@@ -23,7 +24,9 @@ def add_commands(commands: Any) -> None:
     adoption.add_argument("--since", type=_moment, default=None, help="only components created at or after (ISO date)")
     adoption.add_argument("--until", type=_moment, default=None, help="only components created before (ISO date)")
     adoption.add_argument("--golden-paths", action="store_true", help="also list each golden path's adopters and drift")
-    adoption.add_argument("--trend", type=int, default=None, metavar="DAYS", help="also the daily points of DAYS days")
+    adoption.add_argument(
+        "--trend", type=_days, default=None, metavar="DAYS", help="also the daily points of DAYS days (1-3660)"
+    )
     _filter_arguments(adoption)
     adoption.set_defaults(run=_adoption)
 
@@ -50,6 +53,12 @@ def _moment(text: str) -> datetime:
     return moment
 
 
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3660:
+        raise argparse.ArgumentTypeError(f"not a number of days from 1 to 3660: {text!r}")
+    return int(text)
+
+
 def _entity_filter(args: argparse.Namespace) -> Any:
     from catalog.queries import EntityFilter
 
@@ -74,6 +83,9 @@ def _adoption(args: argparse.Namespace) -> int:
     from catalog.tables import utc_now
     from scorecards import adoption, golden_paths
 
+    if args.since and args.until and args.since > args.until:
+        print("stairway: --since is after --until: the window is empty", file=sys.stderr)
+        return 2
     config, engine = _setup(args)
     if engine is None:
         return 2
@@ -94,7 +106,8 @@ def _adoption(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     window = _window(args.since, args.until)
-    print(f"{overall.on_golden_path} of {overall.total} components{window} on a golden path ({_percent(overall)})")
+    noun = "entities" if args.kind else "components"
+    print(f"{overall.on_golden_path} of {overall.total} {noun}{window} on a golden path ({_percent(overall)})")
     if group_by:
         _print_groups(args.group_by.upper(), buckets)
     if args.golden_paths:
@@ -195,6 +208,10 @@ def _measure(value: float | None, unit: str) -> str:
 def _window(since: datetime | None, until: datetime | None) -> str:
     if since is None and until is None:
         return ""
-    start = since.astimezone(UTC).date().isoformat() if since else "the start"
-    end = until.astimezone(UTC).date().isoformat() if until else "now"
-    return f" created from {start} to {end}"
+    return f" created from {_when(since) if since else 'the start'} to {_when(until) if until else 'now'}"
+
+
+def _when(moment: datetime) -> str:
+    """A moment in UTC: its date alone at midnight, else to the minute."""
+    utc = moment.astimezone(UTC)
+    return utc.date().isoformat() if utc.time() == time() else utc.strftime("%Y-%m-%d %H:%M UTC")

@@ -19,11 +19,12 @@ from catalog.queries import EntityFilter
 from catalog.refs import RefError, parse_ref
 from scorecards.adoption import AdoptionSettings
 from scorecards.golden_paths import GoldenPathSettings
-from scorecards.organization import CRITERION_IDS, MaturitySettings
+from scorecards.organization import CRITERIA, CRITERION_IDS, PERCENT, MaturitySettings
 
 CONFIG_ENV = "STAIRWAY_CONFIG"
 FILTER_KEYS = ("kind", "namespace", "type", "lifecycle", "owner", "system", "domain", "tag", "search")
 LIST_FILTER_KEYS = ("kind", "type", "lifecycle")
+CRITERION_UNITS = {criterion.id: criterion.unit for criterion in CRITERIA}
 MAX_DAYS = 3660  # ten years: windows reach back from now, and dates before year 1 do not exist
 
 
@@ -98,8 +99,13 @@ def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:
     defaults = MaturitySettings()
     thresholds = _mapping(section.get("thresholds"), "organizationMaturity.thresholds", CRITERION_IDS)
     for criterion, value in thresholds.items():
+        where = f"organizationMaturity.thresholds.{criterion}"
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"organizationMaturity.thresholds.{criterion} must be a number of at least 0")
+            raise ConfigError(f"{where} must be a number of at least 0")
+        if CRITERION_UNITS[criterion] == PERCENT and value > 100:
+            raise ConfigError(f"{where} is a percentage: 0 to 100")
+        if CRITERION_UNITS[criterion] != PERCENT and value != int(value):
+            raise ConfigError(f"{where} is a count: a whole number")
     scorecard = section.get("scorecard")
     if scorecard is not None and not isinstance(scorecard, str):
         raise ConfigError("organizationMaturity.scorecard must be a scorecard name")

@@ -213,8 +213,11 @@ class AdoptionQuery:
         config = info.context.config
         query_filter = filter.to_query() if filter else None
         group = adoption.AdoptionGroup(group_by.value) if group_by else None
+        start, end = _utc(since, "since"), _utc(until, "until")
+        if start is not None and end is not None and start > end:
+            raise bad_input("since is after until: the window is empty", "since")
         overall, buckets = await info.context.read(
-            adoption.adoption, config.golden_paths, query_filter, _utc(since, "since"), _utc(until, "until"), group
+            adoption.adoption, config.golden_paths, query_filter, start, end, group
         )
         series = adoption.trend_series(config.adoption, query_filter)
         return AdoptionReport(overall=overall, buckets=buckets, series=series)

@@ -157,6 +157,27 @@ def test_adoption_by_template_and_version(acme: Engine) -> None:
     assert by_version["template:default/service-template@3.0.0"][2] == "template:default/service-template"
 
 
+def test_versions_without_a_template_are_one_group_and_snapshot_once(engine: Engine, tmp_path: Path) -> None:
+    # Two components that name a template version but no template; and Templates, which all carry one.
+    for name, version in (("a", "1.0.0"), ("b", "2.0.0")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n"
+            f"    backstage.io/template-version: '{version}'\nspec:\n  type: service\n  lifecycle: production\n"
+            "  owner: team-a\n"
+        )
+    ingest(engine, [str(tmp_path)], workers=0)
+    assert groups(engine, AdoptionGroup.TEMPLATE_VERSION) == {NONE_KEY: (2, 0, None)}
+    settings = AdoptionSettings(
+        trend_scopes={"components": EntityFilter(), "templates": EntityFilter(kind=["Template"])}
+    )
+    with engine.begin() as connection:
+        snapshot_adoption(connection, TAGGED, settings, NOW)
+        snapshot_adoption(connection, TAGGED, settings, NOW)
+    with engine.connect() as connection:
+        (point,) = adoption_trend(connection, TrendSeries("components", "TEMPLATE_VERSION", NONE_KEY), 1, NOW.date())
+    assert point.overall.total == 2
+
+
 def test_golden_paths_count_adopters_other_teams_and_drift(acme: Engine) -> None:
     with acme.connect() as connection:
         found = {path.template_ref: path for path in golden_paths(connection, TAGGED)}

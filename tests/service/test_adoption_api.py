@@ -183,6 +183,10 @@ def test_bad_adoption_input_is_refused_clearly(acme_client: TestClient) -> None:
     assert error["extensions"]["argument"] == "filter.domain"
     error = only_error(acme_client, '{ adoption(since: "0001-01-01T00:00:00+01:00") { total } }')
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "since"}
+    error = only_error(
+        acme_client, '{ adoption(since: "2026-02-01T00:00:00Z", until: "2026-01-01T00:00:00Z") { total } }'
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "since"}
     error = only_error(acme_client, "{ adoption(groupBy: TEAM) { total } }")
     assert "TEAM" in error["message"]
     fan_out = (
@@ -231,7 +235,7 @@ def test_ingest_snapshots_adoption_and_the_commands_print_it(
         == 0
     )
     assert capsys.readouterr().out.splitlines()[0] == (
-        "3 of 4 components created from 2026-08-28 to 2026-11-26 on a golden path (75.0%)"
+        "3 of 4 components created from 2026-08-28 12:00 UTC to 2026-11-26 12:00 UTC on a golden path (75.0%)"
     )
 
 
@@ -252,6 +256,22 @@ def test_maturity_prints_each_criterion(
     governance = next(line for line in out if " governance-evidence " in line)
     assert "42.9%" in governance and "FAIL" in governance
     assert out[-2] == "Lopsided scorecards: 14.3% of scored components in scope"  # platform-svc of 7 in production
+
+
+def test_the_command_refuses_windows_and_trends_it_cannot_draw(
+    cli: Path, config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for arguments in (["--trend", "0"], ["--trend", "99999999"], ["--since", "yesterday"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--config", str(config_file), "adoption", *arguments])
+        assert stopped.value.code == 2
+        assert "adoption: error: argument --" in capsys.readouterr().err
+    assert main(["--config", str(config_file), "adoption", "--since", "2026-02-01", "--until", "2026-01-01"]) == 2
+    assert "--since is after --until" in capsys.readouterr().err
+    assert (
+        main(["--config", str(config_file), "adoption", "--until", "2030-01-01T00:00:00+02:00", "--kind", "API"]) == 0
+    )
+    assert capsys.readouterr().out.startswith("0 of 0 entities created from the start to 2029-12-31 22:00 UTC")
 
 
 def test_a_configuration_that_cannot_be_used_stops_the_command(

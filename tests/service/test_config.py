@@ -73,6 +73,11 @@ def test_every_section_is_read() -> None:
         ({"adoption": {"trendScopes": {"x": {"colour": "red"}}}}, "adoption.trendScopes.x: unknown key 'colour'"),
         ({"organizationMaturity": {"thresholds": {"inventry": 1}}}, "unknown key 'inventry'"),
         ({"organizationMaturity": {"thresholds": {"inventory": "high"}}}, "thresholds.inventory must be a number"),
+        (
+            {"organizationMaturity": {"thresholds": {"inventory": 200}}},
+            "thresholds.inventory is a percentage: 0 to 100",
+        ),
+        ({"organizationMaturity": {"thresholds": {"golden-paths-in-use": 2.5}}}, "is a count: a whole number"),
         ({"organizationMaturity": []}, "organizationMaturity must be a mapping"),
         ([], "top level must be a mapping"),
     ],
