@@ -8,7 +8,7 @@ the entity rows; daily snapshots (taken by every ingest) keep the trend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from catalog.driver import bound, insert_rows
-from catalog.queries import EntityFilter, count_where
+from catalog.queries import IN_CHUNK, EntityFilter, count_where
 from catalog.refs import parse_ref
 from catalog.tables import ENTITIES, RELATIONS
 from scorecards.golden_paths import GoldenPathSettings, on_golden_path, scope, scope_conditions
@@ -291,21 +291,40 @@ def _normal(entity_filter: EntityFilter) -> tuple[object, ...]:
 
 def adoption_trend(connection: Connection, series: TrendSeries, days: int, today: date) -> list[AdoptionPoint]:
     """The series' daily points of the last `days` days (today included), oldest first."""
+    return adoption_trends(connection, [series], days, today)[series]
+
+
+def adoption_trends(
+    connection: Connection, series: Sequence[TrendSeries], days: int, today: date
+) -> dict[TrendSeries, list[AdoptionPoint]]:
+    """Like `adoption_trend` for many series at once (e.g. every group of a report): one query per
+    scope and grouping (and chunk of keys), however many series."""
     history = ADOPTION_HISTORY
-    query = (
-        sa.select(
-            history.c.day, history.c.total, history.c.on_golden_path, history.c.new_total, history.c.new_on_golden_path
-        )
-        .where(
-            history.c.scope == series.scope,
-            history.c.group_by == series.group_by,
-            history.c.key == series.key,
-            history.c.day > today - timedelta(days=days),
-            history.c.day <= today,
-        )
-        .order_by(history.c.day)
-    )
-    return [
-        AdoptionPoint(day, Adoption(total, on_path), Adoption(new_total, new_on_path))
-        for day, total, on_path, new_total, new_on_path in connection.execute(query)
-    ]
+    found: dict[TrendSeries, list[AdoptionPoint]] = {one: [] for one in series}
+    by_grouping: dict[tuple[str, str], list[str]] = {}
+    for one in found:
+        by_grouping.setdefault((one.scope, one.group_by), []).append(one.key)
+    for (scope_name, group_by), keys in by_grouping.items():
+        for start in range(0, len(keys), IN_CHUNK):
+            query = (
+                sa.select(
+                    history.c.key,
+                    history.c.day,
+                    history.c.total,
+                    history.c.on_golden_path,
+                    history.c.new_total,
+                    history.c.new_on_golden_path,
+                )
+                .where(
+                    history.c.scope == scope_name,
+                    history.c.group_by == group_by,
+                    history.c.key.in_(keys[start : start + IN_CHUNK]),
+                    history.c.day > today - timedelta(days=days),
+                    history.c.day <= today,
+                )
+                .order_by(history.c.key, history.c.day)
+            )
+            for key, day, total, on_path, new_total, new_on_path in connection.execute(query):
+                point = AdoptionPoint(day, Adoption(total, on_path), Adoption(new_total, new_on_path))
+                found[TrendSeries(scope_name, group_by, key)].append(point)
+    return found

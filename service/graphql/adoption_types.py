@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from scorecards import adoption, golden_paths, organization
+from service.graphql.errors import bad_input
 from service.graphql.scorecard_types import Level
 
 if TYPE_CHECKING:
     from service.graphql.types import Entity
 
 EntityType = Annotated["Entity", strawberry.lazy("service.graphql.types")]
+MAX_TREND_DAYS = 3660
 
 
 async def _entity(info: strawberry.Info, ref: str | None) -> Entity | None:
@@ -22,6 +24,15 @@ async def _entity(info: strawberry.Info, ref: str | None) -> Entity | None:
 
     stored = await info.context.entities.load(ref) if ref else None
     return Entity(stored=stored) if stored is not None else None
+
+
+async def _trend(info: strawberry.Info, series: adoption.TrendSeries | None, days: int) -> list[AdoptionPoint]:
+    if not 1 <= days <= MAX_TREND_DAYS:
+        raise bad_input(f"days must be between 1 and {MAX_TREND_DAYS}", "days")
+    if series is None:
+        return []
+    points = await info.context.adoption_trends.load((series, days))
+    return [AdoptionPoint.of(point) for point in points]
 
 
 @strawberry.enum(description="How an adoption report groups components.")
@@ -80,15 +91,17 @@ class AdoptionBucket:
     on_golden_path: int
     percentage: float | None = strawberry.field(description="Share on a golden path, 0-100; null when empty.")
     ref: strawberry.Private[str | None]
+    series: strawberry.Private[adoption.TrendSeries | None]
 
     @classmethod
-    def of(cls, bucket: adoption.AdoptionBucket) -> AdoptionBucket:
+    def of(cls, bucket: adoption.AdoptionBucket, series: adoption.TrendSeries | None) -> AdoptionBucket:
         return cls(
             key=bucket.key,
             total=bucket.total,
             on_golden_path=bucket.on_golden_path,
             percentage=bucket.percentage,
             ref=bucket.ref,
+            series=series,
         )
 
     @strawberry.field(
@@ -96,6 +109,13 @@ class AdoptionBucket:
     )
     async def entity(self, info: strawberry.Info) -> EntityType | None:
         return await _entity(info, self.ref)
+
+    @strawberry.field(
+        description="The group's daily points of the last `days` days, oldest first; empty unless the report's "
+        "trendScope is a trend scope's whole filter."
+    )
+    async def trend(self, info: strawberry.Info, days: int = 90) -> list[AdoptionPoint]:
+        return await _trend(info, self.series, days)
 
 
 @strawberry.type(description="Adoption as of one day, from the snapshot the day's last ingest or evaluate took.")
@@ -129,6 +149,7 @@ class AdoptionReport:
     overall: strawberry.Private[adoption.Adoption]
     buckets: strawberry.Private[list[adoption.AdoptionBucket]]
     series: strawberry.Private[adoption.TrendSeries | None]
+    group_by: strawberry.Private[adoption.AdoptionGroup | None]
 
     @strawberry.field
     def total(self) -> int:
@@ -144,7 +165,13 @@ class AdoptionReport:
 
     @strawberry.field(description="Per group (with groupBy), sorted by key; the groups add up to the total.")
     def groups(self) -> list[AdoptionBucket]:
-        return [AdoptionBucket.of(bucket) for bucket in self.buckets]
+        # Each group has its own stored series when the report measures a trend scope's whole filter.
+        series, group_by = self.series, self.group_by
+        grouping = (series.scope, group_by.value) if series and series.group_by == adoption.ALL and group_by else None
+        return [
+            AdoptionBucket.of(bucket, adoption.TrendSeries(*grouping, bucket.key) if grouping else None)
+            for bucket in self.buckets
+        ]
 
     @strawberry.field(
         description="The trend scope (adoption.trendScopes) whose daily snapshots measure this filter, or null: "
@@ -157,15 +184,7 @@ class AdoptionReport:
         description="Daily points of the last `days` days, oldest first; a day without an ingest has none."
     )
     async def trend(self, info: strawberry.Info, days: int = 90) -> list[AdoptionPoint]:
-        from service.graphql.errors import bad_input
-
-        if not 1 <= days <= 3660:
-            raise bad_input("days must be between 1 and 3660", "days")
-        if self.series is None:
-            return []
-        context = info.context
-        points = await context.read(adoption.adoption_trend, self.series, days, context.now.date())
-        return [AdoptionPoint.of(point) for point in points]
+        return await _trend(info, self.series, days)
 
 
 @strawberry.type(description="One criterion of organisation maturity, as measured.")

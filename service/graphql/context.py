@@ -12,6 +12,7 @@ from strawberry.fastapi import BaseContext
 
 from catalog.queries import StoredEntity, entities_by_ref, relations_from
 from catalog.tables import utc_now
+from scorecards.adoption import AdoptionPoint, TrendSeries, adoption_trends
 from scorecards.definitions import Scorecard
 from scorecards.evaluate import ScorecardResult
 from scorecards.results import evaluate_entities
@@ -33,6 +34,9 @@ class RequestContext(BaseContext):
         self.entities: DataLoader[str, StoredEntity | None] = DataLoader(load_fn=self._load_entities)
         self.relations: DataLoader[str, list[tuple[str, str]]] = DataLoader(load_fn=self._load_relations)
         self.results: DataLoader[str, dict[str, ScorecardResult]] = DataLoader(load_fn=self._load_results)
+        self.adoption_trends: DataLoader[tuple[TrendSeries, int], list[AdoptionPoint]] = DataLoader(
+            load_fn=self._load_adoption_trends
+        )
         self._checks: dict[str, dict[str, Any]] = {}
 
     def graphql_checks(self, scorecard: Scorecard) -> dict[str, Any]:
@@ -78,6 +82,16 @@ class RequestContext(BaseContext):
     async def _load_relations(self, refs: list[str]) -> list[list[tuple[str, str]]]:
         found = await self.read(relations_from, refs)
         return [found[ref] for ref in refs]
+
+    async def _load_adoption_trends(self, wanted: list[tuple[TrendSeries, int]]) -> list[list[AdoptionPoint]]:
+        # Every group of a report asks for its own series: one query per grouping, not one per group.
+        today = self.now.date()
+        found: dict[tuple[TrendSeries, int], list[AdoptionPoint]] = {}
+        for days in {days for _series, days in wanted}:
+            series = [one for one, asked in wanted if asked == days]
+            for one, points in (await self.read(adoption_trends, series, days, today)).items():
+                found[one, days] = points
+        return [found[key] for key in wanted]
 
     async def _load_results(self, refs: list[str]) -> list[dict[str, ScorecardResult]]:
         # Evaluated now from the stored descriptor, facts and exemptions: expiries and stale facts

@@ -220,7 +220,7 @@ class AdoptionQuery:
             adoption.adoption, config.golden_paths, query_filter, start, end, group
         )
         series = adoption.trend_series(config.adoption, query_filter)
-        return AdoptionReport(overall=overall, buckets=buckets, series=series)
+        return AdoptionReport(overall=overall, buckets=buckets, series=series, group_by=group)
 
     @strawberry.field(
         description="The organisation, or the filter's scope, on the five levels from catalogue evidence."

@@ -20,8 +20,9 @@ from service.app import create_app
 from service.cli import main
 from service.config import load_config
 from service.settings import Settings
+from tests.conftest import StatementCounter
 from tests.scorecards.acme import acme_scorecard, write_acme
-from tests.service.conftest import TestClient, data, only_error
+from tests.service.conftest import TestClient, app_state, data, only_error
 
 ACME_CONFIG = """
 goldenPaths:
@@ -102,6 +103,27 @@ def test_a_team_and_the_production_scope_have_their_own_trend(acme_client: TestC
     assert [(p["total"], p["onGoldenPath"]) for p in production["trend"]] == [(7, 5)]
     untracked = report(acme_client, filter={"tag": "python"})
     assert (untracked["trendScope"], untracked["trend"]) == (None, [])
+
+
+def test_each_group_draws_its_own_line_from_one_query(acme_client: TestClient) -> None:
+    query = """query($filter: EntityFilter, $groupBy: AdoptionGroup) { adoption(filter: $filter, groupBy: $groupBy) {
+        groups { key trend(days: 30) { day total onGoldenPath } } } }"""
+    counter = StatementCounter(app_state(acme_client).engine)
+    try:
+        groups = data(acme_client, query, groupBy="OWNER")["adoption"]["groups"]
+        assert counter.reads().count("SELECT") <= 3  # the report, and every group's points at once
+    finally:
+        counter.close()
+    today = utc_now().date().isoformat()
+    lines = {g["key"]: [(p["day"], p["total"], p["onGoldenPath"]) for p in g["trend"]] for g in groups}
+    assert lines["group:default/search"] == [(today, 3, 2)]
+    assert lines["group:default/payments"] == [(today, 2, 2)]
+    templates = data(acme_client, query, filter={"lifecycle": ["production"]}, groupBy="TEMPLATE")["adoption"]
+    service = next(g for g in templates["groups"] if g["key"] == "template:default/service-template")
+    assert [(p["total"], p["onGoldenPath"]) for p in service["trend"]] == [(3, 3)]
+    # A report narrowed to one team has its own line, but its groups have none stored.
+    narrowed = data(acme_client, query, filter={"owner": "search"}, groupBy="SYSTEM")["adoption"]["groups"]
+    assert [g["trend"] for g in narrowed] == [[]]
 
 
 def test_new_workloads_in_a_window_and_a_template_that_is_gone(acme_client: TestClient) -> None:

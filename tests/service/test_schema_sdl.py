@@ -213,6 +213,7 @@ def test_adoption_fields_keep_the_names_portals_use(schema_types: dict[str, dict
         "total": "Int!",
         "onGoldenPath": "Int!",
         "percentage": "Float",
+        "trend": "[AdoptionPoint!]!",
     }
     groups = {value["name"] for value in schema_types["AdoptionGroup"]["enumValues"]}
     assert groups == {"OWNER", "SYSTEM", "DOMAIN", "TEMPLATE", "TEMPLATE_VERSION"}
