@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import orjson
 
+from catalog.columns import MAX_REF, MAX_SPEC_VALUE, too_long
 from catalog.documents import DEFAULT_MAX_FILE_BYTES, Document, DocumentError, decode, read_at_most, read_documents
 from catalog.locations import LocationError, Root, location_string, optional_pattern, resolve_target
 from catalog.provenance import SCAFFOLDED_FROM, extraction_key, read_provenance
@@ -202,7 +203,7 @@ def _process_document(
         return
     # Only an entity that will be stored gets warnings, and only a stored Location is followed.
     _check_location_ref_annotations(metadata, line, ref, result)
-    provenance = read_provenance(metadata, spec, namespace, task.provenance_keys)
+    provenance = read_provenance(metadata, spec, task.provenance_keys, namespace)
     result.problems.extend(Problem(message, ANNOTATION, line, ref, WARNING) for message in provenance.problems)
     if provenance.from_spec and provenance.template_ref:
         pairs.append((SCAFFOLDED_FROM, provenance.template_ref))
@@ -277,11 +278,6 @@ def _stored_body(
     return data
 
 
-# Column sizes of the entities and relations tables (catalog/tables.py).
-MAX_SPEC_VALUE = 255
-MAX_REF = 512
-
-
 def _column_problem(
     metadata: Mapping[str, object], spec: Mapping[str, object], pairs: list[tuple[str, str]]
 ) -> str | None:
@@ -297,8 +293,7 @@ def _column_problem(
     for where, value, limit in values:
         if not isinstance(value, str):
             continue
-        if limit and (len(value) > limit or (not value.isascii() and len(value.encode()) > limit)):
-            # In bytes too: PostgreSQL's B-tree entries (the covering indexes) must stay under 2.7 kB.
+        if limit and too_long(value, limit):
             return f'"{where}" is longer than {limit} characters'
         if "\x00" in value:
             return f'"{where}" contains a NUL character'

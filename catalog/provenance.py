@@ -12,14 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog.refs import RefError, canonical_ref
+from catalog.columns import MAX_REF, MAX_SPEC_VALUE, too_long
+from catalog.refs import DEFAULT_NAMESPACE, RefError, canonical_ref
 
 SOURCE_TEMPLATE = "backstage.io/source-template"
 TEMPLATE_VERSION = "backstage.io/template-version"
 CREATED_AT = "backstage.io/createdAt"
 SCAFFOLDED_FROM = "scaffoldedFrom"  # spec field, and the relation it emits (inverse: scaffolderOf)
-MAX_REF = 512  # the column sizes (catalog/tables.py): PostgreSQL refuses longer values
-MAX_VERSION = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +37,16 @@ NONE_DECLARED = Provenance()
 
 
 def read_provenance(
-    metadata: Mapping[str, object], spec: Mapping[str, object], namespace: str, extra_keys: Sequence[str] = ()
+    metadata: Mapping[str, object],
+    spec: Mapping[str, object],
+    extra_keys: Sequence[str] = (),
+    namespace: str | None = None,
 ) -> Provenance:
     """The provenance a descriptor declares.
 
     The template is the first of: the `backstage.io/source-template` annotation, `spec.scaffoldedFrom`,
     then each of `extra_keys` (annotations) in order. A short ref (`python-service`) means a Template
-    in the entity's own namespace.
+    in the entity's own namespace (`namespace`, when the caller has it at hand).
     """
     annotations = metadata.get("annotations")
     if not isinstance(annotations, Mapping):
@@ -69,6 +71,7 @@ def read_provenance(
         if value is None or value == "":
             continue
         try:
+            namespace = namespace or str(metadata.get("namespace") or DEFAULT_NAMESPACE)
             ref = canonical_ref(value, default_kind="template", default_namespace=namespace)
         except RefError as error:
             problems.append(f"{where} is not a template reference: {error}")
@@ -82,8 +85,8 @@ def read_provenance(
     version = annotations.get(TEMPLATE_VERSION)
     if isinstance(version, str | int | float) and not isinstance(version, bool) and str(version).strip():
         template_version = str(version).strip()
-        if not _storable(template_version, MAX_VERSION):
-            problems.append(f'annotation "{TEMPLATE_VERSION}" is longer than {MAX_VERSION} characters')
+        if not _storable(template_version, MAX_SPEC_VALUE):
+            problems.append(f'annotation "{TEMPLATE_VERSION}" is longer than {MAX_SPEC_VALUE} characters')
             template_version = None
     created_at = None
     created = annotations.get(CREATED_AT)
@@ -95,8 +98,7 @@ def read_provenance(
 
 
 def _storable(text: str, limit: int) -> bool:
-    # Bytes count too: the covering index's PostgreSQL entries must stay under 2.7 kB.
-    return len(text.encode()) <= limit and "\x00" not in text
+    return not too_long(text, limit) and "\x00" not in text
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -107,10 +109,17 @@ def parse_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.strip())
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return to_utc(datetime.fromisoformat(value.strip()))
     except (ValueError, OverflowError):  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         return None
+
+
+def to_utc(moment: datetime) -> datetime:
+    """A moment in UTC, as timestamps are stored (SQLite compares them as text); naive means UTC.
+
+    Raises OverflowError for a moment that is out of range in UTC (e.g. year 1 at +01:00).
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def extraction_key(extra_keys: Sequence[str]) -> bytes:

@@ -18,12 +18,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.columns import MAX_REF
 from catalog.driver import binder, execute_many, insert_rows
 from catalog.locations import location_string
 from catalog.processing import (
     DUPLICATE_ENTITY,
     ERROR,
-    MAX_REF,
     UNREADABLE_FILE,
     UNRESOLVED_RELATION,
     WARNING,

@@ -164,8 +164,7 @@ class Entity:
         return self.stored.first_seen_at
 
     def _provenance(self, info: strawberry.Info) -> Provenance:
-        namespace = str(self._metadata.get("namespace") or "default")
-        return read_provenance(self._metadata, self._spec, namespace, info.context.config.golden_paths.annotations)
+        return read_provenance(self._metadata, self._spec, info.context.config.golden_paths.annotations)
 
     @strawberry.field(
         description="When it was created: its backstage.io/createdAt annotation, else when the catalogue first saw it."

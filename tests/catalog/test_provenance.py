@@ -22,7 +22,7 @@ SOURCE_TEMPLATE = "backstage.io/source-template"
 
 
 def provenance_of(annotations: dict[str, object], spec: dict[str, object] | None = None, keys: tuple[str, ...] = ()):
-    return read_provenance({"annotations": annotations}, spec or {}, "payments", keys)
+    return read_provenance({"annotations": annotations}, spec or {}, keys, "payments")
 
 
 def test_the_source_template_annotation_names_the_template() -> None:

@@ -73,7 +73,7 @@ def _read_stored_provenance() -> None:
         descriptor = orjson.loads(body)
         metadata = descriptor.get("metadata") or {}
         spec = descriptor.get("spec") if isinstance(descriptor.get("spec"), dict) else {}
-        found = read_provenance(metadata, spec, str(metadata.get("namespace") or "default"))
+        found = read_provenance(metadata, spec)
         if found.template_ref or found.template_version or found.created_at:
             updates.append(
                 {
