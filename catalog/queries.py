@@ -96,11 +96,9 @@ def filter_conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnEleme
         where.append(ENTITIES.c.system_ref == parse_ref(f.system, default_kind="system").ref)
     if f.domain:
         # Entities of the domain's systems, and those systems themselves.
-        systems = sa.select(RELATIONS.c.source_ref).where(
-            RELATIONS.c.type == "partOf",
-            RELATIONS.c.target_ref == parse_ref(f.domain, default_kind="domain").ref,
-            RELATIONS.c.source_ref.like("system:%"),
-        )
+        membership = system_domains().subquery()
+        domain = parse_ref(f.domain, default_kind="domain").ref
+        systems = sa.select(membership.c.source_ref).where(membership.c.target_ref == domain)
         where.append(sa.or_(ENTITIES.c.system_ref.in_(systems), ENTITIES.c.ref.in_(systems)))
     if f.tag:
         tagged = sa.select(TAGS.c.entity_ref).where(TAGS.c.tag == f.tag.lower())
@@ -115,6 +113,15 @@ def filter_conditions(entity_filter: EntityFilter | None) -> list[sa.ColumnEleme
             )
         )
     return where
+
+
+def system_domains() -> sa.Select[str, str]:
+    """(system ref, domain ref) of each System in a domain (its `spec.domain`, stored as partOf)."""
+    relation = RELATIONS
+    systems = sa.select(ENTITIES.c.ref).where(ENTITIES.c.kind == "system")
+    return sa.select(relation.c.source_ref, relation.c.target_ref).where(
+        relation.c.source_ref.in_(systems), relation.c.type == "partOf", relation.c.target_ref.like("domain:%")
+    )
 
 
 def count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

@@ -8,9 +8,9 @@ the entity rows; daily snapshots (taken by every ingest) keep the trend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from catalog.driver import bound, insert_rows
-from catalog.queries import IN_CHUNK, EntityFilter, count_where
+from catalog.provenance import to_utc
+from catalog.queries import IN_CHUNK, EntityFilter, count_where, system_domains
 from catalog.refs import parse_ref
-from catalog.tables import ENTITIES, RELATIONS
+from catalog.tables import ENTITIES
 from scorecards.golden_paths import GoldenPathSettings, on_golden_path, scope, scope_conditions
 from scorecards.tables import ADOPTION_HISTORY
 
@@ -76,14 +77,6 @@ class AdoptionPoint:
     new: Adoption
 
 
-def utc(moment: datetime) -> datetime:
-    """A moment in UTC, as timestamps are stored (SQLite compares them as text); naive means UTC.
-
-    Raises OverflowError for a moment that is out of range in UTC (e.g. year 1 at +01:00).
-    """
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _created() -> sa.ColumnElement[datetime]:
     return sa.func.coalesce(ENTITIES.c.created_at, ENTITIES.c.first_seen_at)
 
@@ -125,43 +118,43 @@ def _counts(
     golden = on_golden_path(settings)
     columns: list[sa.ColumnElement[Any]] = [sa.func.count(), count_where(golden)]
     if new_window is not None:
-        new = sa.and_(_created() >= utc(new_window[0]), _created() < utc(new_window[1]))
+        new = sa.and_(_created() >= to_utc(new_window[0]), _created() < to_utc(new_window[1]))
         columns += [count_where(new), count_where(sa.and_(new, golden))]
     query = sa.select(*keys, *columns).select_from(ENTITIES).where(*conditions)
     if keys:
         query = query.group_by(*keys)
-    found: dict[str, tuple[str | None, list[int]]] = {}
-    for row in connection.execute(query):
-        values = tuple(row[: len(keys)])
-        key, ref = _bucket_key(group_by, values) if group_by else ("", None)
-        # Several rows can share a key: every version of "no template" is the one group "(none)".
-        counts = found.setdefault(key, (ref, [0, 0, 0, 0]))[1]
-        for index, value in enumerate(row[len(keys) :]):
-            counts[index] += int(value or 0)
-    return [
-        (key, ref, Adoption(c[0], c[1]), Adoption(c[2], c[3]) if new_window is not None else Adoption())
-        for key, (ref, c) in found.items()
-    ]
+    width = len(keys)
+
+    def keyed(row: Sequence[Any]) -> tuple[str, str | None, Sequence[int | None]]:
+        key, ref = _bucket_key(group_by, tuple(row[:width])) if group_by else ("", None)
+        return key, ref, tuple(row[width:])
+
+    return _added_up(keyed(row) for row in connection.execute(query))
 
 
 def _by_domain(connection: Connection, by_system: list[Counts]) -> list[Counts]:
     """Systems' counts added up by the domain each system is part of (NONE_KEY for none)."""
-    relation = RELATIONS
-    systems = sa.select(ENTITIES.c.ref).where(ENTITIES.c.kind == "system")
-    part_of = sa.select(relation.c.source_ref, relation.c.target_ref).where(
-        relation.c.source_ref.in_(systems), relation.c.type == "partOf", relation.c.target_ref.like("domain:%")
+    domain_of: dict[str, str] = {system: domain for system, domain in connection.execute(system_domains())}
+    return _added_up(
+        (
+            domain_of.get(system, NONE_KEY),
+            domain_of.get(system),
+            (overall.total, overall.on_golden_path, new.total, new.on_golden_path),
+        )
+        for system, _ref, overall, new in by_system
     )
-    domain_of: dict[str, str] = {system: domain for system, domain in connection.execute(part_of)}
-    totals: dict[str, list[int]] = {}
-    for system, _ref, overall, new in by_system:
-        domain = domain_of.get(system, NONE_KEY)
-        counts = totals.setdefault(domain, [0, 0, 0, 0])
-        for index, value in enumerate((overall.total, overall.on_golden_path, new.total, new.on_golden_path)):
-            counts[index] += value
-    return [
-        (domain, None if domain == NONE_KEY else domain, Adoption(c[0], c[1]), Adoption(c[2], c[3]))
-        for domain, c in totals.items()
-    ]
+
+
+def _added_up(rows: Iterable[tuple[str, str | None, Sequence[int | None]]]) -> list[Counts]:
+    """(key, ref, counts) rows added up by key: several rows can share one (every version of "no
+    template" is the one group "(none)"; a domain is the sum of its systems). Counts are total, on
+    a golden path, and the same two among new workloads (zero when not asked for)."""
+    totals: dict[str, tuple[str | None, list[int]]] = {}
+    for key, ref, counts in rows:
+        summed = totals.setdefault(key, (ref, [0, 0, 0, 0]))[1]
+        for index, value in enumerate(counts):
+            summed[index] += int(value or 0)
+    return [(key, ref, Adoption(c[0], c[1]), Adoption(c[2], c[3])) for key, (ref, c) in totals.items()]
 
 
 def adoption(
@@ -179,9 +172,9 @@ def adoption(
     """
     conditions = scope_conditions(entity_filter)
     if since is not None:
-        conditions.append(_created() >= utc(since))
+        conditions.append(_created() >= to_utc(since))
     if until is not None:
-        conditions.append(_created() < utc(until))
+        conditions.append(_created() < to_utc(until))
     if group_by is None:
         rows = _counts(connection, settings, conditions, None)
         return (rows[0][2] if rows else Adoption()), []
@@ -208,15 +201,20 @@ def snapshot_adoption(
 ) -> int:
     """Store today's adoption for every trend scope, whole and per group (replacing today's points
     if there are any); returns how many points were written."""
-    now = utc(now)
+    now = to_utc(now)
     today = now.date()
     new_window = (now - timedelta(days=settings.new_workload_days), now)
     day = bound(connection, ADOPTION_HISTORY.c.day, today)
     rows: list[tuple[object, ...]] = []
     for name, entity_filter in settings.trend_scopes.items():
         conditions = scope_conditions(entity_filter)
+        counted: dict[AdoptionGroup | None, list[Counts]] = {}
         for group_by in (None, *AdoptionGroup):
-            for key, _ref, overall, new in _counts(connection, golden, conditions, group_by, new_window):
+            if group_by is AdoptionGroup.DOMAIN:  # from the systems' counts just taken
+                counted[group_by] = _by_domain(connection, counted[AdoptionGroup.SYSTEM])
+            else:
+                counted[group_by] = _counts(connection, golden, conditions, group_by, new_window)
+            for key, _ref, overall, new in counted[group_by]:
                 rows.append(
                     (
                         name,

@@ -7,14 +7,12 @@ ingest into `entities.template_ref` (catalog/provenance.py). Everything here is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from catalog.queries import EntityFilter, filter_conditions
-from catalog.refs import canonical_ref
 from catalog.tables import ENTITIES, TAGS
 
 DEFAULT_SCOPE_KIND = ("component",)
@@ -137,8 +135,3 @@ def golden_path_owners(connection: Connection, settings: GoldenPathSettings) -> 
         .order_by(count.desc(), ENTITIES.c.owner_ref)
     )
     return [(owner, int(n)) for owner, n in connection.execute(query)]
-
-
-def canonical_templates(refs: Sequence[str]) -> tuple[str, ...]:
-    """Template refs as configured (`name`, `namespace/name` or full) in canonical form."""
-    return tuple(canonical_ref(ref, default_kind="template") for ref in refs)

@@ -46,41 +46,39 @@ class AdoptionGroup(Enum):
 
 @strawberry.type(description="A scaffolder template, the components in scope started from it, and their versions.")
 class GoldenPath:
-    use: strawberry.Private[golden_paths.GoldenPathUse]
+    template_ref: strawberry.Private[str]
+    is_golden_path: bool = strawberry.field(description="Whether the configuration makes this template a golden path.")
+    version: str | None = strawberry.field(
+        description="The template's current version (its backstage.io/template-version annotation)."
+    )
+    adopters: int = strawberry.field(description="Components in scope started from this template.")
+    cross_team_adopters: int = strawberry.field(
+        description="Distinct teams, other than the template's owner, owning components started from it."
+    )
+    current: int = strawberry.field(description="Adopters made from the template's current version.")
+    behind: int = strawberry.field(description="Adopters made from another version (drifted).")
+    unknown_version: int = strawberry.field(
+        description="Adopters without a template version, or of a template without one."
+    )
+
+    @classmethod
+    def of(cls, use: golden_paths.GoldenPathUse) -> GoldenPath:
+        return cls(
+            template_ref=use.template_ref,
+            is_golden_path=use.golden,
+            version=use.version,
+            adopters=use.adopters,
+            cross_team_adopters=use.cross_team_adopters,
+            current=use.current,
+            behind=use.behind,
+            unknown_version=use.unknown_version,
+        )
 
     @strawberry.field
     async def template(self, info: strawberry.Info) -> EntityType:
-        found = await _entity(info, self.use.template_ref)
+        found = await _entity(info, self.template_ref)
         assert found is not None  # listed from the entities table in this request
         return found
-
-    @strawberry.field(description="Whether the configuration makes this template a golden path.")
-    def is_golden_path(self) -> bool:
-        return self.use.golden
-
-    @strawberry.field(description="The template's current version (its backstage.io/template-version annotation).")
-    def version(self) -> str | None:
-        return self.use.version
-
-    @strawberry.field(description="Components in scope started from this template.")
-    def adopters(self) -> int:
-        return self.use.adopters
-
-    @strawberry.field(description="Distinct teams, other than the template's owner, owning components started from it.")
-    def cross_team_adopters(self) -> int:
-        return self.use.cross_team_adopters
-
-    @strawberry.field(description="Adopters made from the template's current version.")
-    def current(self) -> int:
-        return self.use.current
-
-    @strawberry.field(description="Adopters made from another version (drifted).")
-    def behind(self) -> int:
-        return self.use.behind
-
-    @strawberry.field(description="Adopters without a template version, or of a template without one.")
-    def unknown_version(self) -> int:
-        return self.use.unknown_version
 
 
 @strawberry.type(description="One group of an adoption report.")
@@ -189,39 +187,29 @@ class AdoptionReport:
 
 @strawberry.type(description="One criterion of organisation maturity, as measured.")
 class MaturityCriterion:
-    criterion: strawberry.Private[organization.Criterion]
+    id: str = strawberry.field(description="A stable id, e.g. inventory or new-workloads-on-golden-paths.")
+    level: Level = strawberry.field(description="The level this criterion belongs to.")
+    title: str
+    unit: str = strawberry.field(description='"percent" (0-100) or "count".')
+    value: float | None = strawberry.field(
+        description="What was measured; null when there was nothing to measure (then it fails)."
+    )
+    threshold: float = strawberry.field(description="The value it must reach (configurable).")
+    passed: bool
+    evidence: str = strawberry.field(description="One line on what was counted.")
 
-    @strawberry.field(description="A stable id, e.g. inventory or new-workloads-on-golden-paths.")
-    def id(self) -> str:
-        return self.criterion.id
-
-    @strawberry.field(description="The level this criterion belongs to.")
-    def level(self) -> Level:
-        return Level.of(self.criterion.level)
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.criterion.title
-
-    @strawberry.field(description='"percent" (0-100) or "count".')
-    def unit(self) -> str:
-        return self.criterion.unit
-
-    @strawberry.field(description="What was measured; null when there was nothing to measure (then it fails).")
-    def value(self) -> float | None:
-        return self.criterion.value
-
-    @strawberry.field(description="The value it must reach (configurable).")
-    def threshold(self) -> float:
-        return self.criterion.threshold
-
-    @strawberry.field
-    def passed(self) -> bool:
-        return self.criterion.passed
-
-    @strawberry.field(description="One line on what was counted.")
-    def evidence(self) -> str:
-        return self.criterion.evidence
+    @classmethod
+    def of(cls, criterion: organization.Criterion) -> MaturityCriterion:
+        return cls(
+            id=criterion.id,
+            level=Level.of(criterion.level),
+            title=criterion.title,
+            unit=criterion.unit,
+            value=criterion.value,
+            threshold=criterion.threshold,
+            passed=criterion.passed,
+            evidence=criterion.evidence,
+        )
 
 
 @strawberry.type(description="The organisation (or a scope of it) on the five levels, from catalogue evidence.")
@@ -234,11 +222,11 @@ class OrganizationMaturity:
 
     @strawberry.field
     def criteria(self) -> list[MaturityCriterion]:
-        return [MaturityCriterion(criterion=criterion) for criterion in self.assessment.criteria]
+        return [MaturityCriterion.of(criterion) for criterion in self.assessment.criteria]
 
     @strawberry.field(description="The failing criteria of the next level; empty at the top.")
     def unlock(self) -> list[MaturityCriterion]:
-        return [MaturityCriterion(criterion=criterion) for criterion in self.assessment.unlock]
+        return [MaturityCriterion.of(criterion) for criterion in self.assessment.unlock]
 
     @strawberry.field(
         description="Percentage (0-100) of scored components in scope whose default scorecard is lopsided; "

@@ -14,6 +14,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from catalog import queries
+from catalog.provenance import to_utc
 from catalog.refs import RefError, parse_ref
 from scorecards import adoption, exemptions, facts, golden_paths, organization, results, rollups
 from service.graphql.adoption_types import AdoptionGroup, AdoptionReport, GoldenPath, OrganizationMaturity
@@ -196,7 +197,7 @@ class AdoptionQuery:
         uses = await info.context.read(
             golden_paths.golden_paths, config.golden_paths, filter.to_query() if filter else None, all
         )
-        return [GoldenPath(use=use) for use in uses]
+        return [GoldenPath.of(use) for use in uses]
 
     @strawberry.field(
         description="Golden-path adoption in scope (Components unless the filter names kinds); since and until "
@@ -245,7 +246,7 @@ def _utc(moment: datetime | None, argument: str) -> datetime | None:
     if moment is None:
         return None
     try:
-        return adoption.utc(moment)
+        return to_utc(moment)
     except OverflowError:
         raise bad_input(f"{argument} is out of range in UTC: {moment.isoformat()}", argument) from None
 
