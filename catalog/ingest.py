@@ -19,7 +19,7 @@ from catalog.database import bulk_load_journal
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand, static_prefix
 from catalog.memory import cyclic_gc_paused
-from catalog.processing import LOCATION, FileResult, FileTask, Problem, file_hash
+from catalog.processing import LOCATION, FileResult, FileTask, Problem, Reading, file_hash
 from catalog.store import CatalogWriter, WriteSummary, catalogue_is_empty
 from catalog.tables import utc_now
 from catalog.workers import WorkerPool, WorkQueue
@@ -49,7 +49,9 @@ class IngestSummary(WriteSummary):
 
 
 @dataclass(frozen=True, slots=True)
-class _Found:
+class Found:
+    """A descriptor file to read, the root it is confined to, and the argument that led to it."""
+
     path: str
     root: str
     origin: str
@@ -72,38 +74,45 @@ def ingest(
     `workers` processes (default: one per core; 0 or 1 parses in this process). `provenance_keys`
     are annotations that name a component's source template besides Backstage's own.
     """
-    reading = _Reading(max_bytes, tuple(provenance_keys))
+    reading = Reading(max_bytes, tuple(provenance_keys))
     started = time.perf_counter()
-    starting_points = list(_starting_points(paths))
+    found = list(starting_points(paths))
     with cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
-            queue = WorkQueue()
-            found_by_path: dict[str, _Found] = {}  # files queued and not read yet
-            visited: set[str] = set()
-
-            def enqueue(found: _Found) -> None:
-                visited.add(found.path)
-                found_by_path[found.path] = found
-                queue.put(_task_or_unchanged(found, writer, reading))
-
-            for found in starting_points:
-                if found.path not in visited:
-                    enqueue(found)
-            for done, result in enumerate(pool.run(queue), 1):
-                found = found_by_path.pop(result.path)
-                writer.apply(result)
-                targets = writer.stored_targets(result.path) if result.unchanged else result.targets
-                for discovered in _follow(targets, found, visited, writer):
-                    enqueue(discovered)
-                if progress:
-                    progress(done, len(visited))
+            read_files(writer, found, pool, reading, progress)
         summary = writer.finish()
-        _refresh_statistics(connection, summary)
+        refresh_statistics(connection, summary)
     return IngestSummary(**vars(summary), seconds=time.perf_counter() - started)
 
 
-def _refresh_statistics(connection: Connection, summary: WriteSummary) -> None:
+def read_files(
+    writer: CatalogWriter, found: Sequence[Found], pool: WorkerPool, reading: Reading, progress: Progress | None = None
+) -> None:
+    """Read these files, and every file their Locations reach, into the writer (which is not finished)."""
+    queue = WorkQueue()
+    found_by_path: dict[str, Found] = {}  # files queued and not read yet
+    visited: set[str] = set()
+
+    def enqueue(item: Found) -> None:
+        visited.add(item.path)
+        found_by_path[item.path] = item
+        queue.put(_task_or_unchanged(item, writer, reading))
+
+    for item in found:
+        if item.path not in visited:
+            enqueue(item)
+    for done, result in enumerate(pool.run(queue), 1):
+        item = found_by_path.pop(result.path)
+        writer.apply(result)
+        targets = writer.stored_targets(result.path) if result.unchanged else result.targets
+        for discovered in _follow(targets, item, visited, writer):
+            enqueue(discovered)
+        if progress:
+            progress(done, len(visited))
+
+
+def refresh_statistics(connection: Connection, summary: WriteSummary) -> None:
     """After a large change on PostgreSQL, fresh planner statistics, committed with the change.
 
     Autovacuum gets there within a minute or so; until then a freshly loaded catalogue is planned
@@ -120,15 +129,7 @@ def _first_load_journal(connection: Connection) -> AbstractContextManager[None]:
     return bulk_load_journal(connection) if empty else nullcontext()
 
 
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    """How every file of an ingest is read."""
-
-    max_bytes: int
-    provenance_keys: tuple[str, ...]
-
-
-def _task_or_unchanged(found: _Found, writer: CatalogWriter, reading: _Reading) -> FileTask | FileResult:
+def _task_or_unchanged(found: Found, writer: CatalogWriter, reading: Reading) -> FileTask | FileResult:
     """The result of a file whose content hash is unchanged (hashed here: no worker needed), else its task.
 
     A re-ingest of an unchanged catalogue therefore sends no work to the worker processes.
@@ -139,7 +140,7 @@ def _task_or_unchanged(found: _Found, writer: CatalogWriter, reading: _Reading) 
     return FileTask(found.path, found.root, found.origin, reading.max_bytes, reading.provenance_keys)
 
 
-def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
+def starting_points(paths: Sequence[str]) -> Iterator[Found]:
     """The files each argument names, with the root it confines them to."""
     for argument in paths:
         absolute = os.path.abspath(argument)
@@ -159,10 +160,10 @@ def _starting_points(paths: Sequence[str]) -> Iterator[_Found]:
             reason = problems[0] if problems else "matches no descriptor files (*.yaml, *.yml)"
             raise IngestError(f"{argument}: {reason}; nothing was ingested")
         for path in files:
-            yield _Found(path, root.path, absolute)
+            yield Found(path, root.path, absolute)
 
 
-def _follow(targets: list[str], found: _Found, visited: set[str], writer: CatalogWriter) -> Iterator[_Found]:
+def _follow(targets: list[str], found: Found, visited: set[str], writer: CatalogWriter) -> Iterator[Found]:
     """Files a Location's targets reach that were not visited yet."""
     root = Root(found.root)
     for target in targets:
@@ -172,4 +173,4 @@ def _follow(targets: list[str], found: _Found, visited: set[str], writer: Catalo
         for path in files:
             if path not in visited:
                 visited.add(path)
-                yield _Found(path, found.root, found.origin)
+                yield Found(path, found.root, found.origin)

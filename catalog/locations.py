@@ -29,8 +29,14 @@ class Root:
 
 
 def location_string(path: str) -> str:
-    """The `file:` location Backstage writes for a local path."""
-    return f"file:{path}"
+    """The location Backstage writes for where a document was read: `url:` for a URL, else `file:`."""
+    return f"url:{path}" if "://" in path else f"file:{path}"
+
+
+def location_path(location: str) -> str:
+    """The path or URL a location string names (the inverse of `location_string`)."""
+    kind, _colon, target = location.partition(":")
+    return target if kind in ("file", "url") else location
 
 
 def resolve_target(target: object, location_file: str, root: Root) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from sys import intern
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import orjson
 
@@ -25,7 +25,7 @@ from catalog.locations import LocationError, Root, location_string, optional_pat
 from catalog.provenance import SCAFFOLDED_FROM, extraction_key, read_provenance
 from catalog.refs import DEFAULT_NAMESPACE, entity_ref
 from catalog.relations import spec_references
-from catalog.substitutions import SubstitutionError, may_have_placeholders, substitute
+from catalog.substitutions import SubstitutionError, TargetReader, file_reader, may_have_placeholders, substitute
 from catalog.validation import validate_entity
 
 MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
@@ -46,6 +46,72 @@ UNRESOLVED_RELATION = "unresolved-relation"  # recomputed across the catalogue a
 
 # Annotations Backstage reads as location refs (`<type>:<target>`, parseLocationRef).
 LOCATION_REF_ANNOTATIONS = ("backstage.io/source-location", "backstage.io/techdocs-ref")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How every descriptor of an ingest or refresh is read."""
+
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    provenance_keys: tuple[str, ...] = ()  # annotations that name a source template, besides Backstage's
+
+
+class Place(Protocol):
+    """Where a descriptor was read, and how to follow what it points at from there."""
+
+    @property
+    def key(self) -> str:
+        """The path or URL read: FileResult.path."""
+
+    @property
+    def origin(self) -> str:
+        """The location string of the registered location that led here."""
+
+    @property
+    def follows(self) -> str:
+        """The Location type it follows: "file" in a folder, "url" remotely, "" none."""
+
+    @property
+    def description(self) -> str:
+        """What reads here, for messages: "local file source"."""
+
+    @property
+    def keeps_annotations(self) -> bool:
+        """Whether the upstream already said where the entity is managed (another Backstage)."""
+
+    def reader(self) -> TargetReader:
+        """How `$text`/`$json`/`$yaml` targets are read from here."""
+
+    def resolve_target(self, target: object) -> str:
+        """The path, glob or URL a Location target names from here; LocationError when refused."""
+
+    def optional(self, target: str) -> str:
+        """The resolved target marked so that its absence is no error (`presence: optional`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPlace:
+    """A file inside a folder source: its targets and placeholders stay inside the root."""
+
+    key: str
+    root: Root
+    origin: str
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    follows: str = "file"
+    description: str = "local file source"
+    keeps_annotations: bool = False
+
+    def reader(self) -> TargetReader:
+        """Placeholder files beside the descriptor."""
+        return file_reader(self.key, self.root, self.max_bytes)
+
+    def resolve_target(self, target: object) -> str:
+        """A path or glob inside the root."""
+        return resolve_target(target, self.key, self.root)
+
+    def optional(self, target: str) -> str:
+        """A glob that matches just the target."""
+        return optional_pattern(target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,34 +203,61 @@ def process_file(task: FileTask) -> FileResult:
         data = read_at_most(task.path, task.max_bytes)
     except OSError as error:
         return FileResult(task.path, "", problems=[Problem(f"Could not read file: {error.strerror}", UNREADABLE_FILE)])
-    hash_key = extraction_key(task.provenance_keys)
-    result = FileResult(task.path, _digest(data, hash_key))
+    place = LocalPlace(task.path, Root(task.root), location_string(task.origin), task.max_bytes)
+    return process_bytes(place, data, task.max_bytes, task.provenance_keys)
+
+
+def process_bytes(place: Place, data: bytes, max_bytes: int, provenance_keys: tuple[str, ...] = ()) -> FileResult:
+    """Parse, validate and flatten the descriptors in `data`, as read at `place`."""
+    hash_key = extraction_key(provenance_keys)
+    result = FileResult(place.key, _digest(data, hash_key))
     try:
-        text = decode(data, task.max_bytes)
+        text = decode(data, max_bytes)
     except DocumentError as error:
         result.problems.append(Problem(error.message, UNREADABLE_FILE, error.line))
         return result
-    root = Root(task.root)
-    placeholders = may_have_placeholders(text)
+    reader = place.reader() if may_have_placeholders(text) else None
     for document in read_documents(text):
         if isinstance(document, DocumentError):
             result.problems.append(Problem(document.message, YAML_ERROR, document.line))
         else:
-            _process_document(document, task, root, placeholders, hash_key, result)
+            _process_document(document, place, reader, provenance_keys, hash_key, result)
     return result
 
 
+def process_entity(place: Place, entity: dict[str, object], provenance_keys: tuple[str, ...] = ()) -> FileResult:
+    """Validate and flatten an entity another catalogue already parsed (its body is stored as given,
+    less the `relations` and `status` Stairway derives itself)."""
+    result = FileResult(place.key, entity_hash(entity, provenance_keys))
+    _process_document(Document(entity, 0), place, None, provenance_keys, extraction_key(provenance_keys), result)
+    return result
+
+
+def entity_hash(entity: dict[str, object], provenance_keys: tuple[str, ...] = ()) -> str:
+    """The content hash `process_entity` records: of the entity's JSON with sorted keys."""
+    try:
+        encoded = orjson.dumps(entity, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # keys that are not strings cannot come from JSON; from YAML they might
+        encoded = orjson.dumps(entity, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return _digest(encoded, extraction_key(provenance_keys))
+
+
 def _process_document(
-    document: Document, task: FileTask, root: Root, placeholders: bool, hash_key: bytes, result: FileResult
+    document: Document,
+    place: Place,
+    reader: TargetReader | None,
+    provenance_keys: tuple[str, ...],
+    hash_key: bytes,
+    result: FileResult,
 ) -> None:
     data = document.data
     line = document.line
     if data is None:  # an empty document, e.g. a trailing `---`
         return
     ref = _ref_of(data)
-    if placeholders:
+    if reader is not None:
         try:
-            data = substitute(data, task.path, root, task.max_bytes)
+            data = substitute(data, reader)
         except SubstitutionError as error:
             result.problems.append(Problem(str(error), PLACEHOLDER, line, ref))
             return
@@ -195,7 +288,7 @@ def _process_document(
     if too_big:
         result.problems.append(Problem(f"Entity {ref} cannot be stored: {too_big}", INVALID_ENTITY, line, ref))
         return
-    body = _stored_body(data, metadata, namespace, task)
+    body = _stored_body(data, metadata, namespace, place)
     try:
         encoded = _to_json(body)
     except orjson.JSONEncodeError as error:
@@ -203,12 +296,12 @@ def _process_document(
         return
     # Only an entity that will be stored gets warnings, and only a stored Location is followed.
     _check_location_ref_annotations(metadata, line, ref, result)
-    provenance = read_provenance(metadata, spec, task.provenance_keys, namespace)
+    provenance = read_provenance(metadata, spec, provenance_keys, namespace)
     result.problems.extend(Problem(message, ANNOTATION, line, ref, WARNING) for message in provenance.problems)
     if provenance.from_spec and provenance.template_ref:
         pairs.append((SCAFFOLDED_FROM, provenance.template_ref))
-    if kind.lower() == "location":
-        _collect_targets(spec, task, root, line, ref, result)
+    if kind.lower() == "location" and place.follows:
+        _collect_targets(spec, place, line, ref, result)
     # Interned, the few distinct kinds, types, owners and relation names pickle once per batch
     # instead of once per entity: the parent unpickles every row, on the critical path.
     pairs = sorted({(intern(relation), intern(target)) for relation, target in pairs})
@@ -261,7 +354,7 @@ def _digest(data: bytes, key: bytes = b"") -> str:
 
 
 def _stored_body(
-    data: dict[str, object], metadata: dict[str, object], namespace: str, task: FileTask
+    data: dict[str, object], metadata: dict[str, object], namespace: str, place: Place
 ) -> dict[str, object]:
     """The descriptor as stored: namespace defaulted, location annotations set, relations derived later.
 
@@ -269,8 +362,9 @@ def _stored_body(
     may share with another document), as copying every body costs a bulk ingest seconds.
     """
     annotations = dict(metadata.get("annotations") or {})  # type: ignore[call-overload]
-    annotations[MANAGED_BY_LOCATION] = location_string(task.path)
-    annotations[MANAGED_BY_ORIGIN_LOCATION] = location_string(task.origin)
+    if not (place.keeps_annotations and MANAGED_BY_LOCATION in annotations):
+        annotations[MANAGED_BY_LOCATION] = location_string(place.key)
+        annotations[MANAGED_BY_ORIGIN_LOCATION] = place.origin
     metadata["namespace"] = namespace
     metadata["annotations"] = annotations
     data.pop("relations", None)
@@ -326,17 +420,15 @@ def location_ref_problem(value: str) -> str | None:
     return None
 
 
-def _collect_targets(
-    spec: Mapping[str, object], task: FileTask, root: Root, line: int, ref: str, result: FileResult
-) -> None:
+def _collect_targets(spec: Mapping[str, object], place: Place, line: int, ref: str, result: FileResult) -> None:
     targets = list(spec.get("targets") or [])  # type: ignore[call-overload]
     if spec.get("target") is not None:
         targets.insert(0, spec["target"])
-    kind = str(spec.get("type") or "file")
-    if kind != "file":
+    kind = str(spec.get("type") or place.follows)
+    if kind != place.follows:
         result.problems.append(
             Problem(
-                f'Location {ref} has type "{kind}"; a local file source follows only "file" locations, '
+                f'Location {ref} has type "{kind}"; a {place.description} follows only "{place.follows}" locations, '
                 f"so its {len(targets)} target(s) were not read",
                 LOCATION,
                 line,
@@ -347,11 +439,11 @@ def _collect_targets(
     optional = spec.get("presence") == "optional"
     for target in targets:
         try:
-            path = resolve_target(target, task.path, root)
+            resolved = place.resolve_target(target)
         except LocationError as error:
             result.problems.append(Problem(str(error), LOCATION, line, ref))
             continue
-        result.targets.append(optional_pattern(path) if optional else path)
+        result.targets.append(place.optional(resolved) if optional else resolved)
 
 
 def _ref_of(data: object) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, TypeVar
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from catalog.columns import MAX_REF
 from catalog.driver import binder, execute_many, insert_rows
-from catalog.locations import location_string
+from catalog.locations import location_path, location_string
 from catalog.processing import (
     DUPLICATE_ENTITY,
     ERROR,
@@ -179,6 +179,13 @@ class CatalogWriter:
         """The Location targets an unchanged file declared when it was last read."""
         stored = self._files.get(path)
         return stored.targets if stored else []
+
+    def keep_files(self, keep: Callable[[str], bool]) -> None:
+        """Keep what the chosen files provided last time, as if read again unchanged (a refresh of part
+        of a source, such as the one repository a push changed)."""
+        for path, stored in list(self._files.items()):
+            if path not in self._seen_files and keep(path):
+                self.apply(FileResult(path, stored.content_hash, unchanged=True))
 
     def add_problems(self, path: str, problems: Iterable[Problem]) -> None:
         """Attach problems found outside the file itself (e.g. while expanding its targets)."""
@@ -384,7 +391,7 @@ class CatalogWriter:
                     for p in problems
                 ]
                 self.connection.execute(sa.insert(table), rows)
-            path = location.removeprefix("file:")
+            path = location_path(location)
             stored_file = self._files.get(path)
             if (
                 path not in self._file_rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import orjson
 
@@ -21,41 +22,51 @@ def may_have_placeholders(text: str) -> bool:
     return "$text" in text or "$json" in text or "$yaml" in text
 
 
-def substitute(
-    value: object, descriptor_path: str, root: Root, max_bytes: int = DEFAULT_MAX_FILE_BYTES, where: str = ""
-) -> object:
-    """The value with every `{$text|$json|$yaml: path}` mapping replaced by that file's content."""
+# Reads a placeholder's target (kind, target) as text, or raises SubstitutionError saying why not.
+TargetReader = Callable[[str, str], str]
+
+
+def substitute(value: object, read: TargetReader, where: str = "") -> object:
+    """The value with every `{$text|$json|$yaml: target}` mapping replaced by what `read` finds there."""
     if isinstance(value, dict):
         if len(value) == 1:
             key, target = next(iter(value.items()))
             if key in PLACEHOLDERS:
                 try:
-                    return _resolve(key, target, descriptor_path, root, max_bytes)
+                    return _resolve(key, target, read)
                 except SubstitutionError as error:
                     raise SubstitutionError(f'"{where}": {error}') from None
-        return {
-            key: substitute(item, descriptor_path, root, max_bytes, f"{where}.{key}" if where else str(key))
-            for key, item in value.items()
-        }
+        return {key: substitute(item, read, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
     if isinstance(value, list):
-        return [substitute(item, descriptor_path, root, max_bytes, f"{where}.{i}") for i, item in enumerate(value)]
+        return [substitute(item, read, f"{where}.{i}") for i, item in enumerate(value)]
     return value
 
 
-def _resolve(kind: str, target: object, descriptor_path: str, root: Root, max_bytes: int) -> object:
+def file_reader(descriptor_path: str, root: Root, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> TargetReader:
+    """Reads placeholder targets as files beside the descriptor, never outside the root."""
+
+    def read(kind: str, target: str) -> str:
+        if "://" in target:
+            raise SubstitutionError(f"Placeholder {kind} target {target!r} is a URL; only relative files are read here")
+        path = os.path.normpath(os.path.join(os.path.dirname(descriptor_path), target))
+        if not root.contains(path):
+            raise SubstitutionError(
+                f"Placeholder {kind} target {target!r} resolves outside the ingested root {root.path}"
+            )
+        try:
+            return decode(read_at_most(path, max_bytes), max_bytes)
+        except OSError as error:
+            raise SubstitutionError(f"Placeholder {kind} could not read {target!r}: {error.strerror}") from None
+        except DocumentError as error:
+            raise SubstitutionError(f"Placeholder {kind} could not read {target!r}: {error.message}") from None
+
+    return read
+
+
+def _resolve(kind: str, target: object, read: TargetReader) -> object:
     if not isinstance(target, str) or not target:
         raise SubstitutionError(f"Placeholder {kind} must name a file, got {target!r}")
-    if "://" in target:
-        raise SubstitutionError(f"Placeholder {kind} target {target!r} is a URL; only relative files are read here")
-    path = os.path.normpath(os.path.join(os.path.dirname(descriptor_path), target))
-    if not root.contains(path):
-        raise SubstitutionError(f"Placeholder {kind} target {target!r} resolves outside the ingested root {root.path}")
-    try:
-        text = decode(read_at_most(path, max_bytes), max_bytes)
-    except OSError as error:
-        raise SubstitutionError(f"Placeholder {kind} could not read {target!r}: {error.strerror}") from None
-    except DocumentError as error:
-        raise SubstitutionError(f"Placeholder {kind} could not read {target!r}: {error.message}") from None
+    text = read(kind, target)
     if kind == "$text":
         return text
     if kind == "$json":

@@ -118,9 +118,37 @@ class ProcessingError(SQLModel, table=True):
     created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
+class SourceStatus(SQLModel, table=True):
+    """How a configured source's refreshes went: the last attempt, the last success, what it holds."""
+
+    __tablename__ = "source_status"
+
+    name: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # refreshing, ok, failed
+    last_attempt_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    last_success_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    summary: str | None = Field(default=None, sa_column=sa.Column(sa.Text))  # JSON: the last refresh's counts
+
+
+class HttpCacheEntry(SQLModel, table=True):
+    """An upstream response a source may ask for again with If-None-Match: its ETag and, where a 304
+    must be answered from it (listings), the part of its body the source needs."""
+
+    __tablename__ = "http_cache"
+
+    source: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    url: str = Field(sa_column=sa.Column(sa.String(2048), primary_key=True))
+    etag: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    body: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
 # The tables as SQLAlchemy Core sees them, typed, for set-based statements.
 ENTITIES: sa.Table = Entity.__table__  # type: ignore[attr-defined]
 RELATIONS: sa.Table = EntityRelation.__table__  # type: ignore[attr-defined]
 TAGS: sa.Table = EntityTag.__table__  # type: ignore[attr-defined]
 SOURCE_FILES: sa.Table = SourceFile.__table__  # type: ignore[attr-defined]
 PROCESSING_ERRORS: sa.Table = ProcessingError.__table__  # type: ignore[attr-defined]
+SOURCE_STATUS: sa.Table = SourceStatus.__table__  # type: ignore[attr-defined]
+HTTP_CACHE: sa.Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]

@@ -65,20 +65,31 @@ class StatementCounter:
 
     def __init__(self, engine: Engine) -> None:
         self.statements: list[str] = []
+        self.texts: list[str] = []
         sa.event.listen(engine, "before_cursor_execute", self._record)
         self.engine = engine
 
     def _record(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
         self.statements.append(statement.lstrip().split(None, 1)[0].upper())
+        self.texts.append(statement)
 
     def writes(self) -> list[str]:
         return [s for s in self.statements if s in ("INSERT", "UPDATE", "DELETE")]
+
+    def writes_except(self, *tables: str) -> list[str]:
+        """The INSERT, UPDATE and DELETE statements that touch none of `tables`."""
+        return [
+            text
+            for word, text in zip(self.statements, self.texts, strict=True)
+            if word in ("INSERT", "UPDATE", "DELETE") and not any(table in text for table in tables)
+        ]
 
     def reads(self) -> list[str]:
         return [s for s in self.statements if s == "SELECT"]
 
     def reset(self) -> None:
         self.statements.clear()
+        self.texts.clear()
 
     def close(self) -> None:
         sa.event.remove(self.engine, "before_cursor_execute", self._record)

@@ -21,4 +21,4 @@ def test_migrated_database_matches_the_models(engine: Engine) -> None:
 def test_migrating_twice_is_harmless(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == "0004"

@@ -1,0 +1,200 @@
+"""Refreshing one source: read it where it lives, replace only its entities, commit whole or not at all.
+
+A refresh runs in a worker thread (parsing and writes must not hold up the event loop); its HTTP
+requests go through the `Upstream`, which hands them to the event loop the client lives on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from catalog.ingest import IngestError, read_files, refresh_statistics, starting_points
+from catalog.processing import Reading
+from catalog.sources.definitions import FileSource, MissingSecret, Source, credential, request_headers
+from catalog.sources.lock import refresh_lock
+from catalog.sources.response_cache import ResponseCache
+from catalog.sources.status import FAILED, OK, SKIPPED, record_failure, record_start, record_success
+from catalog.sources.upstream import RequestCounts, Sleep, Upstream, UpstreamError
+from catalog.store import CatalogWriter, WriteSummary
+from catalog.tables import utc_now
+from catalog.workers import WorkerPool
+
+log = logging.getLogger("stairway.sources")
+
+
+@dataclass
+class RefreshContext:
+    """What a source's reader works with during one refresh."""
+
+    writer: CatalogWriter
+    upstream: Upstream
+    cache: ResponseCache
+    reading: Reading
+    cache_dir: str  # where git sources keep their clones
+    repository: str | None = None  # "owner/name": refresh only what this repository provides (a push)
+
+    def keep_all_but(self, belongs: Callable[[str], bool]) -> None:
+        """Keep, untouched, every file the source read before that `belongs` does not select."""
+        self.writer.keep_files(lambda path: not belongs(path))
+
+
+@dataclass
+class RefreshOutcome:
+    """How one refresh of one source went."""
+
+    source: str
+    status: str  # ok, failed, skipped
+    summary: WriteSummary = field(default_factory=WriteSummary)
+    counts: RequestCounts = field(default_factory=RequestCounts)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the catalogue changed (scorecards then need evaluating again)."""
+        return bool(self.summary.added or self.summary.updated or self.summary.removed)
+
+    def line(self) -> str:
+        """One line for the CLI and the logs."""
+        if self.status == SKIPPED:
+            return f"{self.source}: skipped, another replica is refreshing it"
+        requests = f"; {self.counts.requests} requests, {self.counts.not_modified} not modified"
+        if self.status == FAILED:
+            return f"{self.source}: failed after {self.seconds:.2f}s{requests}: {self.error}"
+        s = self.summary
+        return (
+            f"{self.source}: {s.added} added, {s.updated} updated, {s.unchanged} unchanged, {s.removed} removed, "
+            f"{s.errors} errors, {s.warnings} warnings in {self.seconds:.2f}s{requests}"
+        )
+
+
+Reader = Callable[[Source, RefreshContext], None]
+
+
+def refresh_source(
+    engine: Engine,
+    source: Source,
+    upstream: Upstream,
+    *,
+    reading: Reading,
+    cache_dir: str,
+    repository: str | None = None,
+    now: datetime | None = None,
+) -> RefreshOutcome:
+    """Refresh `source` (blocking: call it in a worker thread). A failure leaves its last good
+    entities as they were and is recorded with its reason; nothing is ever half-written."""
+    now = now or utc_now()
+    started = time.perf_counter()
+    outcome = RefreshOutcome(source.name, OK, counts=upstream.counts)
+    if upstream.deadline is None:
+        upstream.deadline = time.monotonic() + source.schedule.timeout
+    try:
+        with engine.connect() as connection, connection.begin(), refresh_lock(connection, source.name) as held:
+            if not held:
+                outcome.status = SKIPPED
+                return outcome
+            record_start(engine, source, now)
+            upstream.headers = {**upstream.headers, **request_headers(source)}
+            upstream.credential = credential(getattr(source, "token_env", None))
+            writer = CatalogWriter(connection, source.name, now)
+            cache = ResponseCache(connection, source.name)
+            context = RefreshContext(writer, upstream, cache, reading, cache_dir, repository)
+            _reader(source)(source, context)
+            outcome.summary = writer.finish()
+            cache.save(prune=repository is None)
+            outcome.seconds = time.perf_counter() - started
+            record_success(connection, source, now, _summary(outcome))
+            refresh_statistics(connection, outcome.summary)
+    except (UpstreamError, IngestError, MissingSecret, SourceError) as error:
+        outcome.status = FAILED
+        outcome.error = str(error)
+    except TimeoutError as error:
+        outcome.status = FAILED
+        outcome.error = f"timed out: {error}"
+    except Exception as error:  # a bug must not stop the other sources, nor the server; it is logged whole
+        log.exception("refresh of source %r failed unexpectedly", source.name)
+        outcome.status = FAILED
+        outcome.error = f"unexpected {type(error).__name__}: {error}"
+    outcome.seconds = time.perf_counter() - started
+    if outcome.status == FAILED:
+        assert outcome.error is not None
+        record_failure(engine, source, now, outcome.error)
+    return outcome
+
+
+class SourceError(Exception):
+    """A source that cannot be read as configured (e.g. git cannot fetch the branch)."""
+
+
+def _summary(outcome: RefreshOutcome) -> dict[str, int]:
+    s, c = outcome.summary, outcome.counts
+    return {
+        "added": s.added,
+        "updated": s.updated,
+        "unchanged": s.unchanged,
+        "removed": s.removed,
+        "errors": s.errors,
+        "warnings": s.warnings,
+        "files": s.files,
+        "requests": c.requests,
+        "notModified": c.not_modified,
+        "milliseconds": round(outcome.seconds * 1000),
+    }
+
+
+def _reader(source: Source) -> Reader:
+    # Imported here: each reader pulls in only what its own upstream needs.
+    if source.type == "file":
+        return _read_files
+    if source.type == "git":
+        from catalog.sources.git import read_git
+
+        return read_git  # type: ignore[return-value]
+    if source.type == "url":
+        from catalog.sources.url import read_url
+
+        return read_url  # type: ignore[return-value]
+    if source.type == "github":
+        from catalog.sources.github import read_github
+
+        return read_github  # type: ignore[return-value]
+    from catalog.sources.backstage import read_backstage
+
+    return read_backstage  # type: ignore[return-value]
+
+
+def _read_files(source: Source, context: RefreshContext) -> None:
+    assert isinstance(source, FileSource)
+    read_local(source.paths, context)
+
+
+def read_local(paths: tuple[str, ...], context: RefreshContext) -> None:
+    """Read local files, folders or globs (a folder source, or a git source's clone) into the refresh."""
+    found = list(starting_points(paths))
+    with WorkerPool() as pool:
+        read_files(context.writer, found, pool, context.reading)
+
+
+async def refresh_in_thread(
+    engine: Engine,
+    source: Source,
+    client: httpx.AsyncClient,
+    *,
+    reading: Reading,
+    cache_dir: str,
+    repository: str | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> RefreshOutcome:
+    """Refresh `source` in a worker thread, its requests going through `client` on this event loop."""
+    upstream = Upstream(client, sleep=sleep, loop=asyncio.get_running_loop())
+    return await asyncio.to_thread(
+        refresh_source, engine, source, upstream, reading=reading, cache_dir=cache_dir, repository=repository
+    )

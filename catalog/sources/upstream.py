@@ -1,0 +1,217 @@
+"""Calling a source's upstream over HTTP: retries with capped backoff, rate limits, clear errors.
+
+Every request goes through the one injected `httpx.AsyncClient`. A refresh runs in a worker thread
+(its parsing and database writes must not hold up the event loop), so `Upstream` also offers a
+blocking face for that thread, which hands each request to the event loop the client lives on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+ATTEMPTS = 4  # tries per request for timeouts, connection errors and 5xx
+BACKOFF = 0.5  # seconds before the first retry; doubled each time
+MAX_BACKOFF = 8.0
+MAX_WAIT = 60.0  # the longest a rate limit is waited out; a longer one fails the refresh instead
+CONCURRENCY = 8  # requests in flight at once for one source
+
+T = TypeVar("T")
+QueryParams = httpx.QueryParams
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class UpstreamError(Exception):
+    """An upstream that did not give what was asked: the message says what and, where it can, why."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class RefreshTimeout(UpstreamError):
+    """The source's refresh ran out of its time."""
+
+
+@dataclass
+class RequestCounts:
+    """What a refresh asked its upstream: requests sent (retries included), 304s, retries, waits."""
+
+    requests: int = 0
+    not_modified: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
+@dataclass
+class Upstream:
+    """One source's view of its upstream for one refresh: credentials, time limit, counts."""
+
+    client: httpx.AsyncClient
+    headers: Mapping[str, str] = field(default_factory=dict)
+    credential: str = "no credential"  # how the credential is configured, for messages: "the token in $GITHUB_TOKEN"
+    deadline: float | None = None  # time.monotonic() by which the refresh must be done
+    sleep: Sleep = asyncio.sleep
+    clock: Callable[[], float] = time.time  # wall clock, for X-RateLimit-Reset
+    attempts: int = ATTEMPTS
+    counts: RequestCounts = field(default_factory=RequestCounts)
+    loop: asyncio.AbstractEventLoop | None = None  # the client's loop, for the blocking face
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        etag: str | None = None,
+        accept_404: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """GET with retries. A 304 (with `etag` sent) and, with `accept_404`, a 404 are answers too;
+        any other failure raises UpstreamError."""
+        headers = {**self.headers, **(headers or {})}
+        if etag:
+            headers["If-None-Match"] = etag
+        attempt = 0
+        while True:
+            attempt += 1
+            self.counts.requests += 1
+            try:
+                response = await self.client.get(url, params=params, headers=headers, timeout=self._timeout())
+            except httpx.TimeoutException:
+                failure = f"{url}: timed out"
+                if attempt >= self.attempts:
+                    raise UpstreamError(f"{failure} after {attempt} attempts") from None
+                await self._pause(_backoff(attempt))
+                continue
+            except httpx.TransportError as error:
+                if attempt >= self.attempts:
+                    raise UpstreamError(f"{url}: cannot connect ({error}) after {attempt} attempts") from None
+                await self._pause(_backoff(attempt))
+                continue
+            status = response.status_code
+            if status == 304:
+                self.counts.not_modified += 1
+                return response
+            if status < 300 or (status == 404 and accept_404):
+                return response
+            wait = self._rate_limit_wait(response)
+            if wait is not None:
+                self.counts.rate_limited += 1
+                if wait > MAX_WAIT or attempt >= self.attempts:
+                    raise UpstreamError(
+                        f"{url}: rate limited ({status}); the upstream asks to wait {wait:.0f}s, "
+                        f"longer than {MAX_WAIT:.0f}s or past {attempt} attempts; try again later",
+                        status,
+                    )
+                await self._pause(wait)
+                continue
+            if status >= 500 and attempt < self.attempts:
+                await self._pause(_backoff(attempt))
+                continue
+            raise UpstreamError(self._refusal(url, response, attempt), status)
+
+    def _timeout(self) -> httpx.Timeout | None:
+        if self.deadline is None:
+            return None  # the client's own
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise RefreshTimeout("the refresh ran out of time (the source's timeout)")
+        return httpx.Timeout(min(remaining, 30.0))
+
+    async def _pause(self, seconds: float) -> None:
+        if self.deadline is not None and time.monotonic() + seconds > self.deadline:
+            raise RefreshTimeout(f"the refresh would run out of time (the source's timeout) waiting {seconds:.0f}s")
+        self.counts.retries += 1
+        await self.sleep(seconds)
+
+    def _rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """Seconds a 429, or GitHub's rate-limit 403, asks to wait; None for any other answer."""
+        status = response.status_code
+        headers = response.headers
+        if status not in (403, 429):
+            return None
+        retry_after = _retry_after(headers.get("retry-after"), self.clock())
+        if retry_after is not None:
+            return retry_after
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            return max(0.0, int(headers["x-ratelimit-reset"]) - self.clock()) + 1.0
+        return 60.0 if status == 429 else None  # GitHub's advice for a secondary limit without a header
+
+    def _refusal(self, url: str, response: httpx.Response, attempt: int) -> str:
+        status = response.status_code
+        if status == 401:
+            return f"{url}: 401 Unauthorized: the upstream refused {self.credential}; check that it is set and valid"
+        if status == 403:
+            return f"{url}: 403 Forbidden: {self.credential} may not read this; check its scopes or permissions"
+        if status == 404:
+            return f"{url}: 404 Not Found: check the address, the name and the branch in the source's configuration"
+        if status >= 500:
+            return f"{url}: the upstream answered {status} after {attempt} attempts"
+        return f"{url}: the upstream answered {status}: {response.text[:200]}"
+
+    # --- the blocking face, for the refresh's worker thread -----------------------------------------
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        etag: str | None = None,
+        accept_404: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """`get`, from a worker thread: runs on the client's event loop and waits for the answer."""
+        return self._run(self.get(url, params=params, etag=etag, accept_404=accept_404, headers=headers))
+
+    def fetch_all(
+        self,
+        requests: Sequence[tuple[str, str | None]],
+        *,
+        accept_404: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[httpx.Response | UpstreamError]:
+        """Many (url, etag) GETs at once, at most CONCURRENCY in flight; each answer or error in order."""
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(url: str, etag: str | None) -> httpx.Response | UpstreamError:
+            async with limit:
+                try:
+                    return await self.get(url, etag=etag, accept_404=accept_404, headers=headers)
+                except RefreshTimeout:
+                    raise
+                except UpstreamError as error:
+                    return error
+
+        async def every() -> list[httpx.Response | UpstreamError]:
+            return list(await asyncio.gather(*(one(url, etag) for url, etag in requests)))
+
+        return self._run(every())
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        assert self.loop is not None, "the blocking face needs the client's event loop"
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait after the `attempt`-th failure: 0.5, 1, 2, ... capped."""
+    return float(min(MAX_BACKOFF, BACKOFF * 2 ** (attempt - 1)))
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """A Retry-After header's seconds: a number of seconds, or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now)
