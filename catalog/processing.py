@@ -344,9 +344,14 @@ def file_hash(path: str, provenance_keys: tuple[str, ...] = ()) -> str | None:
     """The content hash `process_file` records for a file, or None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
-            return _digest(handle.read(), extraction_key(provenance_keys))
+            return content_hash(handle.read(), provenance_keys)
     except OSError:
         return None
+
+
+def content_hash(data: bytes, provenance_keys: tuple[str, ...] = ()) -> str:
+    """The content hash `process_bytes` records for these bytes."""
+    return _digest(data, extraction_key(provenance_keys))
 
 
 def _digest(data: bytes, key: bytes = b"") -> str:

@@ -202,7 +202,10 @@ class CatalogWriter:
         problems = self._problems.setdefault(location, [])
         problems.extend(result.problems)
         stored = self._files.get(result.path)
-        if stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
+        if not result.content_hash and stored is not None:
+            # Not read at all (e.g. its upstream failed): what it held last time stands, to be read again.
+            self._file_rows[result.path] = (stored.content_hash, orjson.dumps(stored.targets).decode())
+        elif stored is None or stored.content_hash != result.content_hash or stored.targets != result.targets:
             self._file_rows[result.path] = (result.content_hash, orjson.dumps(result.targets).decode())
         for entity in result.entities:
             self._claim(entity, location, problems)

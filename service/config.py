@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,12 @@ import yaml
 
 from catalog.queries import EntityFilter
 from catalog.refs import RefError, parse_ref
+from catalog.sources.definitions import Source
 from scorecards.adoption import AdoptionSettings
 from scorecards.golden_paths import GoldenPathSettings
 from scorecards.organization import CRITERIA, CRITERION_IDS, PERCENT, MaturitySettings
+from service.config_values import ConfigError, mapping, strings
+from service.source_config import env_name, parse_sources
 
 CONFIG_ENV = "STAIRWAY_CONFIG"
 FILTER_KEYS = ("kind", "namespace", "type", "lifecycle", "owner", "system", "domain", "tag", "search")
@@ -28,8 +32,9 @@ CRITERION_UNITS = {criterion.id: criterion.unit for criterion in CRITERIA}
 MAX_DAYS = 3660  # ten years: windows reach back from now, and dates before year 1 do not exist
 
 
-class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message names the file and the key."""
+def default_cache_dir() -> str:
+    """`STAIRWAY_CACHE_DIR`, else a folder in the system's temporary folder (writable in a container)."""
+    return os.environ.get("STAIRWAY_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "stairway-cache")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,13 @@ class Config:
     golden_paths: GoldenPathSettings = field(default_factory=GoldenPathSettings)
     adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
     maturity: MaturitySettings = field(default_factory=MaturitySettings)
+    sources: tuple[Source, ...] = ()
+    cache_dir: str = field(default_factory=default_cache_dir)  # where git sources keep their clones
+    github_webhook_secret_env: str | None = None  # the variable holding the GitHub webhook's secret
+
+    def source(self, name: str) -> Source | None:
+        """The configured source of that name."""
+        return next((source for source in self.sources if source.name == name), None)
 
 
 def config_path(given: str | None = None) -> str | None:
@@ -75,10 +87,19 @@ def command_config(given: str | None) -> Config | None:
 
 def parse_config(document: object) -> Config:
     """A Config from a parsed document."""
-    root = _mapping(document, "top level", ("goldenPaths", "adoption", "organizationMaturity"))
-    golden = _mapping(root.get("goldenPaths"), "goldenPaths", ("tags", "templates", "annotations"))
-    adoption = _mapping(root.get("adoption"), "adoption", ("newWorkloadDays", "trendScopes"))
-    maturity = _mapping(
+    root = mapping(
+        document,
+        "top level",
+        ("goldenPaths", "adoption", "organizationMaturity", "sources", "cacheDir", "webhooks"),
+    )
+    webhooks = mapping(root.get("webhooks"), "webhooks", ("github",))
+    github_hook = mapping(webhooks.get("github"), "webhooks.github", ("secretEnv",))
+    cache_dir = root.get("cacheDir")
+    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir):
+        raise ConfigError("cacheDir must be a folder's path")
+    golden = mapping(root.get("goldenPaths"), "goldenPaths", ("tags", "templates", "annotations"))
+    adoption = mapping(root.get("adoption"), "adoption", ("newWorkloadDays", "trendScopes"))
+    maturity = mapping(
         root.get("organizationMaturity"),
         "organizationMaturity",
         ("scorecard", "platformTeams", "governanceChecks", "retrainingChecks", "thresholds"),
@@ -86,18 +107,21 @@ def parse_config(document: object) -> Config:
     days = _days(adoption.get("newWorkloadDays", 90), "adoption.newWorkloadDays")
     return Config(
         golden_paths=GoldenPathSettings(
-            tags=_strings(golden.get("tags"), "goldenPaths.tags"),
+            tags=strings(golden.get("tags"), "goldenPaths.tags"),
             templates=_refs(golden.get("templates"), "goldenPaths.templates", "template"),
-            annotations=_strings(golden.get("annotations"), "goldenPaths.annotations"),
+            annotations=strings(golden.get("annotations"), "goldenPaths.annotations"),
         ),
         adoption=AdoptionSettings(trend_scopes=_trend_scopes(adoption.get("trendScopes")), new_workload_days=days),
         maturity=_maturity(maturity, days),
+        sources=parse_sources(root.get("sources")),
+        cache_dir=cache_dir or default_cache_dir(),
+        github_webhook_secret_env=env_name(github_hook.get("secretEnv"), "webhooks.github.secretEnv"),
     )
 
 
 def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:
     defaults = MaturitySettings()
-    thresholds = _mapping(section.get("thresholds"), "organizationMaturity.thresholds", CRITERION_IDS)
+    thresholds = mapping(section.get("thresholds"), "organizationMaturity.thresholds", CRITERION_IDS)
     for criterion, value in thresholds.items():
         where = f"organizationMaturity.thresholds.{criterion}"
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -113,9 +137,9 @@ def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:
     return MaturitySettings(
         thresholds={criterion: float(value) for criterion, value in thresholds.items()},
         scorecard=scorecard,
-        governance_checks=_strings(section.get("governanceChecks"), "organizationMaturity.governanceChecks")
+        governance_checks=strings(section.get("governanceChecks"), "organizationMaturity.governanceChecks")
         or defaults.governance_checks,
-        retraining_checks=_strings(section.get("retrainingChecks"), "organizationMaturity.retrainingChecks")
+        retraining_checks=strings(section.get("retrainingChecks"), "organizationMaturity.retrainingChecks")
         or defaults.retraining_checks,
         new_workload_days=days,
         platform_teams=None if platform is None else _refs(platform, "organizationMaturity.platformTeams", "group"),
@@ -125,7 +149,7 @@ def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:
 def _trend_scopes(value: object) -> dict[str, EntityFilter]:
     if value is None:
         return dict(AdoptionSettings().trend_scopes)
-    scopes = _mapping(value, "adoption.trendScopes", None)
+    scopes = mapping(value, "adoption.trendScopes", None)
     if not scopes:
         raise ConfigError("adoption.trendScopes must name at least one scope")
     found = {}
@@ -137,11 +161,11 @@ def _trend_scopes(value: object) -> dict[str, EntityFilter]:
 
 
 def _entity_filter(value: object, where: str) -> EntityFilter:
-    given = _mapping(value, where, FILTER_KEYS)
+    given = mapping(value, where, FILTER_KEYS)
     fields: dict[str, Any] = {}
     for key, item in given.items():
         if key in LIST_FILTER_KEYS:
-            fields[key] = _strings(item, f"{where}.{key}")
+            fields[key] = strings(item, f"{where}.{key}")
         elif not isinstance(item, str) or not item:
             raise ConfigError(f"{where}.{key} must be a string")
         elif key in ("owner", "system", "domain"):
@@ -151,31 +175,9 @@ def _entity_filter(value: object, where: str) -> EntityFilter:
     return EntityFilter(**fields)
 
 
-def _mapping(value: object, where: str, allowed: tuple[str, ...] | None) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a mapping")
-    if allowed is not None:
-        unknown = [str(key) for key in value if key not in allowed]
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(allowed)})")
-    return value
-
-
-def _strings(value: object, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise ConfigError(f"{where} must be a list of strings")
-    return tuple(value)
-
-
 def _refs(value: object, where: str, default_kind: str) -> tuple[str, ...]:
     refs = []
-    for item in _strings(value, where):
+    for item in strings(value, where):
         try:
             refs.append(parse_ref(item, default_kind=default_kind).ref)
         except RefError as error:
