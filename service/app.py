@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import httpx
 import orjson
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
@@ -22,9 +24,15 @@ from scorecards.facts import FactError, Submission
 from scorecards.results import take_facts
 from service.graphql.context import RequestContext
 from service.graphql.schema import build_schema
+from service.refresher import Refresher
+from service.request_body import BodyTooLarge, read_body
+from service.rest_errors import problem
+from service.scorecard_cli import evaluate_catalogue
 from service.settings import Settings
+from service.webhooks import add_webhook_routes
 
 log = logging.getLogger("stairway")
+USER_AGENT = "stairway (catalogue sources)"
 
 
 def get_engine(request: Request) -> Engine:
@@ -45,15 +53,27 @@ def create_app(settings: Settings) -> FastAPI:
             migrate(engine)
         app.state.engine = engine
         app.state.scorecards = load_live_scorecards(settings.scorecard_folders)
-        try:
-            yield
-        finally:
-            engine.dispose()
+        config = settings.config
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers={"User-Agent": USER_AGENT}) as client:
+            app.state.refresher = Refresher(
+                engine, config, client, on_change=lambda: evaluate_catalogue(engine, config, app.state.scorecards)
+            )
+            schedule = None
+            if settings.schedule_sources and config.sources:
+                schedule = asyncio.create_task(app.state.refresher.run_schedule(), name="source-schedule")
+            try:
+                yield
+            finally:
+                if schedule is not None:
+                    schedule.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await schedule
+                engine.dispose()
 
     app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan)
 
     async def context(request: Request, engine: EngineDep) -> RequestContext:
-        return RequestContext(engine, request.app.state.scorecards, settings.config)
+        return RequestContext(engine, request.app.state.scorecards, settings.config, request.app.state.refresher)
 
     graphql = GraphQLRouter(
         build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None
@@ -80,20 +100,15 @@ def create_app(settings: Settings) -> FastAPI:
     async def submit_facts(request: Request, engine: EngineDep) -> JSONResponse:
         """Report facts about an entity: `{entityRef, source, facts: {name: value}, observedAt?}`."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _problem(415, "send the facts as JSON with Content-Type: application/json")
-        too_big = _problem(413, f"the body is over {settings.max_body_bytes:,} bytes")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return too_big  # refused before reading it
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > settings.max_body_bytes:
-                return too_big
+            return problem(415, "send the facts as JSON with Content-Type: application/json")
+        try:
+            data = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge as error:
+            return problem(413, error.message)
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as error:
-            return _problem(400, f"malformed JSON: {error}")
+            return problem(400, f"malformed JSON: {error}")
         now = utc_now()
 
         def take() -> Submission:
@@ -103,7 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             submission = await asyncio.to_thread(take)
         except FactError as error:
-            return _problem(error.status, error.message, error.field)
+            return problem(error.status, error.message, error.field)
         receipt = {
             "entityRef": submission.entity_ref,
             "source": submission.source,
@@ -112,19 +127,13 @@ def create_app(settings: Settings) -> FastAPI:
         }
         return JSONResponse(receipt, status_code=201)
 
+    add_webhook_routes(app, settings.config)
     return app
-
-
-def _problem(status: int, message: str, field: str | None = None) -> JSONResponse:
-    body: dict[str, object] = {"error": message}
-    if field:
-        body["field"] = field
-    return JSONResponse(body, status_code=status)
 
 
 def load_live_scorecards(folders: tuple[str, ...]) -> list[Scorecard]:
     """The definitions that load; each refused one is logged with what is wrong, and the rest serve."""
     scorecards, problems = load_scorecards(folders)
-    for problem in problems:
-        log.warning("scorecard definition refused: %s", problem)
+    for refused in problems:
+        log.warning("scorecard definition refused: %s", refused)
     return scorecards

@@ -16,6 +16,7 @@ from typing import TextIO
 from service.adoption_cli import add_commands as add_adoption_commands
 from service.scorecard_cli import add_commands as add_scorecard_commands
 from service.scorecard_cli import evaluate_catalogue
+from service.source_cli import add_commands as add_source_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8080)
     serve_cmd.add_argument("--graphiql", action="store_true", help="serve the GraphiQL explorer at /graphql")
+    serve_cmd.add_argument(
+        "--no-schedule",
+        action="store_true",
+        help="do not refresh the configured sources on their schedules (refreshSource and webhooks still do)",
+    )
     serve_cmd.set_defaults(run=_serve)
 
     errors_cmd = commands.add_parser("errors", help="list processing errors with file and line")
@@ -86,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     schema_cmd.set_defaults(run=_schema)
     add_scorecard_commands(commands)
     add_adoption_commands(commands)
+    add_source_commands(commands)
     return parser
 
 
@@ -148,7 +155,11 @@ def _serve(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     settings = Settings(
-        database_url=database_url(), graphiql=args.graphiql, scorecard_folders=scorecard_folders(), config=config
+        database_url=database_url(),
+        graphiql=args.graphiql,
+        scorecard_folders=scorecard_folders(),
+        config=config,
+        schedule_sources=not args.no_schedule,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 from service.text_table import format_table
 
 if TYPE_CHECKING:  # the CLI module stays light: `stairway ingest` workers import it
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Engine
 
+    from scorecards.definitions import Scorecard
     from service.config import Config
 
 
@@ -62,12 +65,15 @@ def _engine() -> Engine:
     return engine
 
 
-def score_catalogue(engine: Engine) -> str:
-    """Re-evaluate and store every result (after an ingest, or nightly); what it did, in words."""
+def score_catalogue(engine: Engine, scorecards: Sequence[Scorecard] | None = None) -> str:
+    """Re-evaluate and store every result (after an ingest, or nightly); what it did, in words.
+
+    Scores with `scorecards` (a server's live definitions), else with those the folders hold now.
+    """
     from catalog.tables import utc_now
     from scorecards.results import store_results
 
-    scorecards = live_scorecards()
+    scorecards = live_scorecards() if scorecards is None else scorecards
     started = time.perf_counter()
     with engine.begin() as connection:
         summary = store_results(connection, scorecards, None, utc_now())
@@ -76,12 +82,12 @@ def score_catalogue(engine: Engine) -> str:
     return f"{summary.entities} entities scored on {len(scorecards)} {noun} in {seconds:.2f}s"
 
 
-def evaluate_catalogue(engine: Engine, config: Config) -> str:
-    """What an ingest, or the nightly `stairway evaluate`, does afterwards: re-score everything and take
-    today's adoption snapshot; what that did, in words."""
+def evaluate_catalogue(engine: Engine, config: Config, scorecards: Sequence[Scorecard] | None = None) -> str:
+    """What an ingest or refresh, or the nightly `stairway evaluate`, does afterwards: re-score everything
+    and take today's adoption snapshot; what that did, in words."""
     from service.adoption_cli import snapshot_adoption
 
-    return f"{score_catalogue(engine)}; {snapshot_adoption(engine, config)}"
+    return f"{score_catalogue(engine, scorecards)}; {snapshot_adoption(engine, config)}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:

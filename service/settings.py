@@ -28,3 +28,4 @@ class Settings:
     scorecard_folders: tuple[str, ...] = DEFAULT_SCORECARD_FOLDERS
     max_body_bytes: int = 1024 * 1024
     config: Config = field(default_factory=Config)  # what stairway.yaml says
+    schedule_sources: bool = True  # refresh the configured sources on their schedules

@@ -192,9 +192,10 @@ async def refresh_in_thread(
     cache_dir: str,
     repository: str | None = None,
     sleep: Sleep = asyncio.sleep,
+    now: datetime | None = None,
 ) -> RefreshOutcome:
     """Refresh `source` in a worker thread, its requests going through `client` on this event loop."""
     upstream = Upstream(client, sleep=sleep, loop=asyncio.get_running_loop())
     return await asyncio.to_thread(
-        refresh_source, engine, source, upstream, reading=reading, cache_dir=cache_dir, repository=repository
+        refresh_source, engine, source, upstream, reading=reading, cache_dir=cache_dir, repository=repository, now=now
     )

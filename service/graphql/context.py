@@ -17,6 +17,7 @@ from scorecards.definitions import Scorecard
 from scorecards.evaluate import ScorecardResult
 from scorecards.results import evaluate_entities
 from service.config import Config
+from service.refresher import Refresher
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,9 +26,16 @@ T = TypeVar("T")
 class RequestContext(BaseContext):
     """One request's view of the catalogue; loaders batch every lookup a query needs into one SQL query."""
 
-    def __init__(self, engine: Engine, scorecards: Sequence[Scorecard] = (), config: Config | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        scorecards: Sequence[Scorecard] = (),
+        config: Config | None = None,
+        refresher: Refresher | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
+        self.refresher = refresher
         self.scorecards = scorecards
         self.config = config or Config()
         self.now = utc_now()  # one clock per request: every result in a response is as of the same moment

@@ -24,6 +24,7 @@ from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, MaskUnexpectedErro
 from service.graphql.execution import PlainValueExecutionContext
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
+from service.graphql.source_types import SourceMutation, SourceQuery
 from service.graphql.types import Entity, PageInfo, ProcessingError
 
 ENTITY_CURSOR = "entity"
@@ -339,8 +340,8 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with Stairway's guards against expensive queries."""
     return strawberry.Schema(
-        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery)),
-        mutation=Mutation,
+        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery)),
+        mutation=merge_types("Mutation", (Mutation, SourceMutation)),
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
         extensions=[

@@ -59,7 +59,8 @@ def test_every_section_is_read() -> None:
     [
         (
             {"goldenPath": {}},
-            "top level: unknown key 'goldenPath' (known: goldenPaths, adoption, organizationMaturity, sources, cacheDir, webhooks)",
+            "top level: unknown key 'goldenPath' (known: goldenPaths, adoption, organizationMaturity, sources, "
+            "cacheDir, webhooks)",
         ),
         ({"goldenPaths": {"tag": ["x"]}}, "goldenPaths: unknown key 'tag'"),
         ({"goldenPaths": {"tags": [1]}}, "goldenPaths.tags must be a list of strings"),
