@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -149,6 +150,7 @@ class EntityRow(NamedTuple):
     template_ref: str | None
     template_version: str | None
     created_at: datetime | None
+    uid: str | None = None  # kept from an upstream catalogue that assigned one (else Stairway assigns its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,7 @@ def _process_document(
             template_ref=provenance.template_ref,
             template_version=provenance.template_version,
             created_at=provenance.created_at,
+            uid=_upstream_uid(metadata) if place.keeps_annotations else None,
         )
     )
 
@@ -461,6 +464,15 @@ def _ref_of(data: object) -> str | None:
         return None
     namespace = metadata.get("namespace")
     return entity_ref(kind, namespace if isinstance(namespace, str) else None, metadata["name"])
+
+
+UID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _upstream_uid(metadata: Mapping[str, object]) -> str | None:
+    """The `metadata.uid` another Backstage assigned, when it is a UUID (so the same entity keeps one id)."""
+    uid = metadata.get("uid")
+    return uid.lower() if isinstance(uid, str) and UID.fullmatch(uid) else None
 
 
 def _interned_text(value: object) -> str | None:

@@ -180,12 +180,13 @@ class CatalogWriter:
         stored = self._files.get(path)
         return stored.targets if stored else []
 
-    def keep_files(self, keep: Callable[[str], bool]) -> None:
+    def keep_files(self, keep: Callable[[str], bool]) -> list[str]:
         """Keep what the chosen files provided last time, as if read again unchanged (a refresh of part
-        of a source, such as the one repository a push changed)."""
-        for path, stored in list(self._files.items()):
-            if path not in self._seen_files and keep(path):
-                self.apply(FileResult(path, stored.content_hash, unchanged=True))
+        of a source, such as the one repository a push changed); the paths kept."""
+        kept = [path for path in self._files if path not in self._seen_files and keep(path)]
+        for path in kept:
+            self.apply(FileResult(path, self._files[path].content_hash, unchanged=True))
+        return kept
 
     def add_problems(self, path: str, problems: Iterable[Problem]) -> None:
         """Attach problems found outside the file itself (e.g. while expanding its targets)."""
@@ -202,6 +203,11 @@ class CatalogWriter:
         problems = self._problems.setdefault(location, [])
         problems.extend(result.problems)
         stored = self._files.get(result.path)
+        unreadable = any(problem.code in UNREADABLE for problem in result.problems)
+        if unreadable and stored is not None:
+            # Not read whole: as its entities (its Locations among them) stay, so do the files they led
+            # to, followed and recorded with its targets while it stays unreadable.
+            result.targets = list(dict.fromkeys([*result.targets, *stored.targets]))
         if not result.content_hash and stored is not None:
             # Not read at all (e.g. its upstream failed): what it held last time stands, to be read again.
             self._file_rows[result.path] = (stored.content_hash, orjson.dumps(stored.targets).decode())
@@ -209,7 +215,7 @@ class CatalogWriter:
             self._file_rows[result.path] = (result.content_hash, orjson.dumps(result.targets).decode())
         for entity in result.entities:
             self._claim(entity, location, problems)
-        if any(problem.code in UNREADABLE for problem in result.problems):
+        if unreadable:
             # The file could not be read whole (a YAML syntax error, an I/O error): what it provided
             # before stays, with its uid and firstSeenAt, until it reads cleanly again, as in Backstage.
             self._keep(location)
@@ -272,7 +278,7 @@ class CatalogWriter:
             self._now_param,
         )
         if existing is None:
-            pending.inserts.append((*columns, _ordered_uid(), self._now_param))
+            pending.inserts.append((*columns, entity.uid or _ordered_uid(), self._now_param))
             self.summary.added += 1
         else:
             pending.updates.append((*columns, existing.id))

@@ -38,9 +38,10 @@ def _refresh(args: argparse.Namespace) -> int:
         print("stairway: no sources are configured (the sources section of stairway.yaml)", file=sys.stderr)
         return 2
     engine = create_engine()
+    evaluations: list[str] = []
     try:
         migrate(engine)
-        outcomes = asyncio.run(_refresh_all(engine, config, args.names))
+        outcomes = asyncio.run(_refresh_all(engine, config, args.names, evaluations))
     except UnknownSource as error:
         print(f"stairway: {error.message}", file=sys.stderr)
         return 2
@@ -48,19 +49,20 @@ def _refresh(args: argparse.Namespace) -> int:
         engine.dispose()
     for outcome in outcomes:
         print(outcome.line())
+    for said in evaluations:  # after each refresh that changed the catalogue
+        print(f"evaluated: {said}")
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
 
 
-async def _refresh_all(engine: Any, config: Config, names: list[str]) -> list[RefreshOutcome]:
+async def _refresh_all(engine: Any, config: Config, names: list[str], evaluations: list[str]) -> list[RefreshOutcome]:
     import httpx
 
     from service.refresher import Refresher
     from service.scorecard_cli import evaluate_catalogue
 
     def evaluate() -> str:
-        said = evaluate_catalogue(engine, config)
-        print(said)
-        return said
+        evaluations.append(evaluate_catalogue(engine, config))
+        return evaluations[-1]
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
         return await Refresher(engine, config, client, on_change=evaluate).refresh_all(names)

@@ -35,7 +35,7 @@ KEYS = {
     "file": ("paths",),
     "git": ("url", "branch", "paths", "tokenEnv"),
     "url": ("url", "allowedHosts", "tokenEnv"),
-    "github": ("organization", "catalogPath", "host", "tokenEnv", "filters"),
+    "github": ("organization", "catalogPath", "host", "apiBaseUrl", "tokenEnv", "filters"),
     "backstage": ("baseUrl", "tokenEnv", "filter", "pageSize"),
 }
 
@@ -103,6 +103,7 @@ def _source(item: object, where: str) -> Source:
             host=host.lower(),
             token_env=token_env,
             filters=_github_filters(entry.get("filters"), f"{where}.filters"),
+            api_base_url=_http_url(entry["apiBaseUrl"], f"{where}.apiBaseUrl") if "apiBaseUrl" in entry else None,
             schedule=schedule,
         )
     page_size = entry.get("pageSize", 500)

@@ -96,10 +96,13 @@ class GitHubSource:
     host: str = "github.com"
     token_env: str | None = None
     filters: GitHubFilters = field(default_factory=GitHubFilters)
+    api_base_url: str | None = None  # when the API is not where GitHub (or GitHub Enterprise) puts it
     schedule: Schedule = field(default_factory=Schedule)
 
     def api_url(self) -> str:
-        """The REST API's base: api.github.com, or /api/v3 on a GitHub Enterprise host."""
+        """The REST API's base: api.github.com, or /api/v3 on a GitHub Enterprise host, unless configured."""
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/")
         return "https://api.github.com" if self.host == "github.com" else f"https://{self.host}/api/v3"
 
 

@@ -41,9 +41,14 @@ class RefreshContext:
     cache_dir: str  # where git sources keep their clones
     repository: str | None = None  # "owner/name": refresh only what this repository provides (a push)
 
+    def keep_files(self, chosen: Callable[[str], bool]) -> None:
+        """Keep, untouched, what the chosen files the source read before provided (and their ETags)."""
+        for path in self.writer.keep_files(chosen):
+            self.cache.keep(path)
+
     def keep_all_but(self, belongs: Callable[[str], bool]) -> None:
         """Keep, untouched, every file the source read before that `belongs` does not select."""
-        self.writer.keep_files(lambda path: not belongs(path))
+        self.keep_files(lambda path: not belongs(path))
 
 
 @dataclass

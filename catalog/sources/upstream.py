@@ -127,7 +127,7 @@ class Upstream:
 
     async def _pause(self, seconds: float) -> None:
         if self.deadline is not None and time.monotonic() + seconds > self.deadline:
-            raise RefreshTimeout(f"the refresh would run out of time (the source's timeout) waiting {seconds:.0f}s")
+            raise RefreshTimeout(f"the refresh would run out of time (the source's timeout) waiting {seconds:g}s")
         self.counts.retries += 1
         await self.sleep(seconds)
 

@@ -181,6 +181,21 @@ def test_locations_follow_globs_and_visit_each_file_once(engine: Engine, tmp_pat
     assert (summary.files, summary.errors) == (5, 0)
 
 
+def test_a_location_file_that_stops_parsing_keeps_the_files_it_led_to(engine: Engine, tmp_path: Path) -> None:
+    location = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml]\n"
+    )
+    write(tmp_path / "all.yaml", location)
+    write(tmp_path / "a.yaml", component("svc-a"))
+    ingest(engine, [str(tmp_path / "all.yaml")], workers=0)
+    write(tmp_path / "all.yaml", "key: [unclosed\n---\n" + location)  # the Location itself is unreadable now
+
+    summary = ingest(engine, [str(tmp_path / "all.yaml")], workers=0)
+
+    assert refs(engine) == {"location:default/root", "component:default/svc-a"}
+    assert summary.removed == 0 and summary.errors == 1
+
+
 def test_location_annotations_name_the_file_and_the_registered_origin(engine: Engine, tmp_path: Path) -> None:
     write(
         tmp_path / "all.yaml",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -31,7 +32,7 @@ def component(name: str, owner: str = "group:default/team-a", **spec: object) ->
         "metadata": {
             "name": name,
             "namespace": "default",
-            "uid": f"00000000-0000-4000-8000-{abs(hash(name)) % 10**12:012d}",
+            "uid": f"00000000-0000-4000-8000-{hashlib.blake2b(name.encode(), digest_size=6).hexdigest()}",
             "etag": f"etag-{name}",
             "annotations": {
                 "backstage.io/managed-by-location": f"url:https://github.com/acme/{name}/blob/main/catalog-info.yaml",
@@ -86,6 +87,9 @@ def test_every_page_is_read_and_upstream_locations_are_kept(engine: Engine, refr
         annotations["backstage.io/managed-by-location"] == "url:https://github.com/acme/a/blob/main/catalog-info.yaml"
     )
     assert "relations" not in body and body["metadata"]["etag"] == "etag-a"
+    with engine.connect() as connection:
+        uid = connection.execute(sa.select(ENTITIES.c.uid).where(ENTITIES.c.ref == "component:default/a")).scalar_one()
+    assert uid == body["metadata"]["uid"]  # the portal's id for the entity is Stairway's too
     assert location == f"url:{BASE}/api/catalog/entities/by-name/component/default/c"
     assert ("component:default/c", "dependsOn", "component:default/a") in relations
     assert ("component:default/a", "ownedBy", "group:default/team-a") in relations
