@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/stairway ingest examples/catalog
+	$(BIN)/stairway refresh local
 	$(BIN)/stairway facts submit examples/facts.json
 	$(BIN)/stairway serve --host 127.0.0.1 --port 8080 --graphiql
 

@@ -154,6 +154,10 @@ class Upstream:
             return f"{url}: 404 Not Found: check the address, the name and the branch in the source's configuration"
         if status >= 500:
             return f"{url}: the upstream answered {status} after {attempt} attempts"
+        if 300 <= status < 400:
+            # Not followed: a redirect could lead a token, or a request, to a host nobody allowed.
+            target = response.headers.get("location", "elsewhere")
+            return f"{url}: redirected ({status}) to {target}; configure that address instead"
         return f"{url}: the upstream answered {status}: {response.text[:200]}"
 
     # --- the blocking face, for the refresh's worker thread -----------------------------------------

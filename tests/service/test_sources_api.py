@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from catalog.database import create_engine
-from catalog.sources.definitions import BackstageSource, FileSource, GitSource, Schedule
+from catalog.sources.definitions import BackstageSource, FileSource, GitHubSource, GitSource, Schedule
 from catalog.tables import ENTITIES
 from service.app import create_app
 from service.cli import main
@@ -27,6 +27,7 @@ from service.config import Config
 from service.refresher import Refresher
 from service.settings import Settings
 from tests.catalog.sources.test_git import Repository, component
+from tests.catalog.sources.test_github import FakeGitHub
 from tests.service.conftest import TestClient, data, only_error, write
 
 SECRET = "It's a Secret to Everybody"
@@ -237,6 +238,41 @@ def test_without_a_configured_secret_the_webhook_does_not_exist(serve: Any, tmp_
     assert response.status_code == 404 and "webhooks.github.secretEnv" in response.json()["error"]
 
 
+def test_a_push_to_an_organisation_refreshes_only_the_repository_pushed_to(
+    serve: Any, engine: Engine, tmp_path: Path
+) -> None:
+    github = FakeGitHub()
+    github.add("payments", {"catalog-info.yaml": component("payments")})
+    github.add("ledger", {"catalog-info.yaml": component("ledger")})
+    client = serve(config_for(tmp_path, GitHubSource(name="acme-github", organization="acme", schedule=MANUAL)))
+    with respx.mock() as router:
+        github.mount(router)
+        assert data(client, REFRESH, name="acme-github")["refreshSource"]["counts"]["added"] == 2
+        github.write("payments", component("payments") + "---\n" + component("payments-worker"))
+        github.write("ledger", component("ledger-renamed"))  # changed too, but not pushed: not read
+        router.calls.clear()
+        event = {
+            "ref": "refs/heads/main",
+            "repository": {
+                "name": "payments",
+                "full_name": "acme/payments",
+                "owner": {"login": "acme"},
+                "html_url": "https://github.com/acme/payments",
+                "default_branch": "main",
+            },
+            "commits": [{"added": [], "modified": ["catalog-info.yaml"], "removed": []}],
+        }
+        response = deliver(client, "push", event)
+        asked = [call.request.url.path for call in router.calls]
+    assert response.status_code == 202 and response.json()["refreshing"] == ["acme-github"]
+    assert asked == ["/orgs/acme/repos", "/repos/acme/payments/contents/catalog-info.yaml"]
+    assert refs(engine, "acme-github") == [
+        "component:default/ledger",
+        "component:default/payments",
+        "component:default/payments-worker",
+    ]
+
+
 def test_malformed_json_with_a_good_signature_is_a_400(git_client: TestClient) -> None:
     payload = b"{not json"
     signature = "sha256=" + hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
@@ -294,10 +330,10 @@ def test_refresh_and_sources_commands(
     assert "local-files: 1 added, 0 updated, 0 unchanged, 0 removed, 0 errors" in out
     assert "entities scored" in out  # the catalogue changed, so it was evaluated again
     with respx.mock() as router:
-        router.get(f"{BACKSTAGE}/api/catalog/entities/by-query").mock(return_value=httpx.Response(503))
+        router.get(f"{BACKSTAGE}/api/catalog/entities/by-query").mock(return_value=httpx.Response(404))
         assert main(["--config", str(config), "refresh"]) == 1
     out = capsys.readouterr().out
-    assert "local-files: 0 added, 0 updated, 1 unchanged" in out and "portal: failed" in out and "503" in out
+    assert "local-files: 0 added, 0 updated, 1 unchanged" in out and "portal: failed" in out and "404" in out
     assert main(["--config", str(config), "sources"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["SOURCE", "TYPE", "STATUS"]

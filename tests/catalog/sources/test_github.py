@@ -81,16 +81,20 @@ class FakeGitHub:
     ) -> RefreshOutcome:
         """Refresh `source` against this organisation; `calls` then holds what it asked, in order."""
         with respx.mock(assert_all_called=all_called) as router:
-            api = re.escape(self.api)
-            router.get(url__regex=rf"^{api}/orgs/acme/repos\b").mock(side_effect=self.listing)
-            if len(self.repos) > self.page_size:
-                router.get(url__regex=rf"^{api}/organizations/9919/repos\b").mock(side_effect=self.listing)
-            router.get(url__regex=rf"^{api}/repos/acme/[^/]+/contents/").mock(side_effect=self.contents)
-            if glob.has_magic(source.catalog_path):
-                router.get(url__regex=rf"^{api}/repos/acme/[^/]+/git/trees/").mock(side_effect=self.tree)
+            self.mount(router, source)
             outcome = refresh(source, **options)
             self.calls = list(router.calls)
         return outcome
+
+    def mount(self, router: respx.MockRouter, source: GitHubSource = SOURCE) -> None:
+        """Answer `source`'s requests on `router` from this organisation."""
+        api = re.escape(self.api)
+        router.get(url__regex=rf"^{api}/orgs/acme/repos\b").mock(side_effect=self.listing)
+        if len(self.repos) > self.page_size:
+            router.get(url__regex=rf"^{api}/organizations/9919/repos\b").mock(side_effect=self.listing)
+        router.get(url__regex=rf"^{api}/repos/acme/[^/]+/contents/").mock(side_effect=self.contents)
+        if glob.has_magic(source.catalog_path):
+            router.get(url__regex=rf"^{api}/repos/acme/[^/]+/git/trees/").mock(side_effect=self.tree)
 
     def requested(self) -> list[str]:
         return [str(call.request.url).removeprefix(self.api) for call in self.calls]
