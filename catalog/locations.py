@@ -61,7 +61,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
     if glob.has_magic(pattern):
         top = static_prefix(pattern)
         relative = os.path.relpath(pattern, top)
-        matcher = _glob_regex(relative).fullmatch
+        matcher = glob_regex(relative).fullmatch
         descends = os.sep in relative
     elif os.path.isdir(pattern):
         top = pattern
@@ -118,33 +118,34 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
 DESCRIPTOR_NAME = re.compile(r"\.ya?ml\Z")
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A regex for a relative glob, with `**` matching any number of folders, `*` none."""
-    parts = pattern.split(os.sep)
-    out = []
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for a relative glob: `**` matches any number of folders, `*` and `?` never a `/`."""
+    parts = pattern.split("/")
+    regex = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         if part == "**":
-            out.append(".*" if last else "(?:[^/]+/)*")
-            continue
-        out.append(_glob_part(part) + ("" if last else "/"))
-    return re.compile("".join(out))
+            regex.append(".*" if last else "(?:[^/]+/)*")
+        else:
+            regex.append(_glob_segment(part) + ("" if last else "/"))
+    return re.compile("".join(regex))
 
 
-def _glob_part(part: str) -> str:
-    """One path segment of a glob as a regex: `*`, `?` and `[...]` never cross a `/`."""
+def _glob_segment(part: str) -> str:
+    """One folder or file name of a glob as a regex: `*`, `?` and `[...]` (`[!...]` negated)."""
     regex = []
     index = 0
     while index < len(part):
         char = part[index]
+        end = part.find("]", index + 2) if char == "[" else -1
         if char == "*":
             regex.append("[^/]*")
         elif char == "?":
             regex.append("[^/]")
-        elif char == "[" and part.find("]", index + 2) != -1:
-            end = part.find("]", index + 2)
+        elif end != -1:
             body = part[index + 1 : end]
-            regex.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            negated = body.startswith("!")
+            regex.append("[" + ("^/" if negated else "") + re.escape(body[negated:]).replace(r"\-", "-") + "]")
             index = end
         else:
             regex.append(re.escape(char))

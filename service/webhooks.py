@@ -4,11 +4,9 @@ it changed. Authenticated by its HMAC signature alone (`X-Hub-Signature-256`, th
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import hashlib
 import hmac
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +17,7 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from catalog.locations import glob_regex
 from catalog.sources.definitions import GitHubSource, GitSource, Source
 from catalog.sources.git import clone_folder
 from catalog.tables import SOURCE_FILES
@@ -103,7 +102,7 @@ def _github_changed(engine: Engine, source: GitHubSource, push: Push) -> bool:
     if push.branch is None or push.branch != branch:
         return False
     pattern = source.catalog_path.lstrip("/")
-    if any(_glob_match(path, pattern) for path in push.paths):
+    if any(glob_regex(pattern).fullmatch(path) for path in push.paths):
         return True
     prefix = f"https://{source.host}/{push.owner}/{push.name}/blob/{push.branch}/"
     return _read_before(engine, source.name, {prefix + path for path in push.paths})
@@ -114,7 +113,7 @@ def _git_changed(engine: Engine, config: Config, source: GitSource, push: Push) 
         return False
     if push.branch != (source.branch or push.default_branch):
         return False
-    if any(_glob_match(path, pattern.lstrip("/")) for path in push.paths for pattern in source.paths):
+    if any(glob_regex(pattern.lstrip("/")).fullmatch(path) for path in push.paths for pattern in source.paths):
         return True
     folder = clone_folder(config.cache_dir, source)
     return _read_before(engine, source.name, {os.path.join(folder, path) for path in push.paths})
@@ -131,11 +130,6 @@ def _read_before(engine: Engine, source: str, paths: set[str]) -> bool:
             if connection.execute(query.limit(1)).first() is not None:
                 return True
     return False
-
-
-def _glob_match(path: str, pattern: str) -> bool:
-    regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-    return re.fullmatch(regex, path) is not None or fnmatch.fnmatchcase(path, pattern)
 
 
 def _repository_key(url: str) -> str:

@@ -9,7 +9,6 @@ unchanged organisation costs one 304 per listing page and per file.
 from __future__ import annotations
 
 import glob
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import orjson
 
+from catalog.locations import glob_regex
 from catalog.processing import LOCATION, UNREADABLE_FILE, WARNING, FileResult, Problem
 from catalog.sources.definitions import GitHubSource
 from catalog.sources.refresh import RefreshContext
@@ -253,38 +253,3 @@ def _matching(response: httpx.Response, pattern: str, matches: Callable[[str], o
         if isinstance(entry, dict) and entry.get("type") == "blob" and matches(str(entry.get("path")))
     )
     return {"pattern": pattern, "paths": paths, "truncated": bool(body.get("truncated"))}
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A regex for a glob inside a repository: `**` matches any number of folders, `*` and `?` never a `/`."""
-    parts = pattern.split("/")
-    regex = []
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            regex.append(".*" if last else "(?:[^/]+/)*")
-        else:
-            regex.append(_glob_segment(part) + ("" if last else "/"))
-    return re.compile("".join(regex))
-
-
-def _glob_segment(part: str) -> str:
-    """One folder or file name of a glob as a regex: `*`, `?` and `[...]` (`[!...]` negated)."""
-    regex = []
-    index = 0
-    while index < len(part):
-        char = part[index]
-        end = part.find("]", index + 2) if char == "[" else -1
-        if char == "*":
-            regex.append("[^/]*")
-        elif char == "?":
-            regex.append("[^/]")
-        elif end != -1:
-            body = part[index + 1 : end]
-            negated = body.startswith("!")
-            regex.append("[" + ("^/" if negated else "") + re.escape(body[negated:]).replace(r"\-", "-") + "]")
-            index = end
-        else:
-            regex.append(re.escape(char))
-        index += 1
-    return "".join(regex)
