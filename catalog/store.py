@@ -139,8 +139,10 @@ class CatalogWriter:
         self._files: dict[str, KnownFile] = {}
         self._load()
         # Only on SQLite: PostgreSQL's DROP INDEX would lock readers out until the ingest commits.
-        bulk_load = not self._existing and connection.dialect.name == "sqlite"
-        self._deferred_indexes = self._defer_indexes() if bulk_load else []
+        # Decided now, done at the first full batch: until the writer writes, it takes no write lock
+        # (a remote source may wait on its upstream for minutes, and fail, without blocking others).
+        self._bulk_load = not self._existing and connection.dialect.name == "sqlite"
+        self._deferred_indexes: list[sa.Index] = []
 
     def _load(self) -> None:
         entities = sa.select(
@@ -292,6 +294,9 @@ class CatalogWriter:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, _Pending()
+        if self._bulk_load and len(pending.inserts) >= BATCH:
+            self._bulk_load = False
+            self._deferred_indexes = self._defer_indexes()
         self._delete_side_rows(pending.replaced)
         insert_rows(self.connection, "entities", (*_ENTITY_COLUMNS, "uid", "first_seen_at"), pending.inserts)
         assignments = ", ".join(f"{column} = ?" for column in _ENTITY_COLUMNS)

@@ -144,6 +144,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from catalog.database import database_url
@@ -161,6 +163,9 @@ def _serve(args: argparse.Namespace) -> int:
         config=config,
         schedule_sources=not args.no_schedule,
     )
+    # Stairway's own records (refreshes, refused definitions) beside uvicorn's, in the same style.
+    logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("stairway").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -7,6 +7,7 @@ After a refresh that changed the catalogue, scorecards are evaluated again (one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -57,6 +58,9 @@ class Refresher:
         self.clock = clock
         self._running: dict[str, asyncio.Task[RefreshOutcome]] = {}
         self._evaluating = asyncio.Lock()
+        # SQLite lets one transaction write at a time: refreshes there take turns rather than wait on
+        # each other's locks (and time out). PostgreSQL runs them side by side.
+        self._turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def source(self, name: str) -> Source:
         """The configured source of that name; UnknownSource when there is none."""
@@ -84,15 +88,15 @@ class Refresher:
         chosen = [self.source(name).name for name in names] if names else [s.name for s in self.config.sources]
         return [await self.refresh(name) for name in chosen]
 
-    def states(self) -> list[SourceState]:
-        """Every configured source's status (blocking: call it in a worker thread)."""
+    def states(self, now: datetime | None = None) -> list[SourceState]:
+        """Every configured source's status as of `now` (blocking: call it in a worker thread)."""
         with self.engine.connect() as connection:
-            return source_states(connection, self.config.sources, self.clock())
+            return source_states(connection, self.config.sources, now or self.clock())
 
     async def run_due(self) -> list[RefreshOutcome]:
         """Refresh, side by side, every source whose next run is due."""
         now = self.clock()
-        states = await asyncio.to_thread(self.states)
+        states = await asyncio.to_thread(self.states, now)
         due = [
             s.name for s in states if s.next_run_at is not None and s.next_run_at <= now and s.name not in self._running
         ]
@@ -116,7 +120,25 @@ class Refresher:
         return min(LONGEST_NAP, max(1.0, (min(upcoming) - self.clock()).total_seconds()))
 
     async def _run(self, source: Source, repository: str | None) -> RefreshOutcome:
-        outcome = await refresh_in_thread(
+        async with self._turns or contextlib.nullcontext():
+            outcome = await self._refresh(source, repository)
+            (log.warning if outcome.error else log.info)("refresh %s", outcome.line())
+            if outcome.changed and self.on_change is not None:
+                await self._evaluate(source.name, self.on_change)
+        return outcome
+
+    async def _evaluate(self, name: str, evaluate: Callable[[], str]) -> None:
+        """Score the changed catalogue again; a failure is logged, and the refresh stands."""
+        async with self._evaluating:
+            try:
+                log.info("after refreshing %s: %s", name, await asyncio.to_thread(evaluate))
+            except Exception:
+                log.exception(
+                    "after refreshing %s, evaluating the scorecards failed; `stairway evaluate` retries", name
+                )
+
+    async def _refresh(self, source: Source, repository: str | None) -> RefreshOutcome:
+        return await refresh_in_thread(
             self.engine,
             source,
             self.client,
@@ -126,8 +148,3 @@ class Refresher:
             sleep=self.sleep,
             now=self.clock(),
         )
-        (log.warning if outcome.error else log.info)("refresh %s", outcome.line())
-        if outcome.changed and self.on_change is not None:
-            async with self._evaluating:
-                log.info("after refreshing %s: %s", source.name, await asyncio.to_thread(self.on_change))
-        return outcome

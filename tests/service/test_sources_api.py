@@ -313,6 +313,28 @@ def test_the_schedule_refreshes_what_is_due_and_waits_a_frequency_for_the_next_r
         engine.dispose()
 
 
+def test_a_failing_evaluation_after_a_refresh_is_logged_and_the_refresh_stands(
+    database: str, tmp_path: Path, folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_engine(database)
+    source = FileSource("local-files", (str(folder),), MANUAL)
+
+    def broken_evaluation() -> str:
+        raise RuntimeError("the scorecards are unreadable")
+
+    async def scenario() -> str:
+        async with httpx.AsyncClient() as client:
+            refresher = Refresher(engine, Config(sources=(source,)), client, on_change=broken_evaluation)
+            return (await refresher.refresh("local-files")).status
+
+    try:
+        assert asyncio.run(scenario()) == "ok"
+        assert refs(engine, "local-files") == ["component:default/local-thing"]
+    finally:
+        engine.dispose()
+    assert "evaluating the scorecards failed" in caplog.text and "the scorecards are unreadable" in caplog.text
+
+
 # --- stairway refresh / stairway sources ----------------------------------------------------------
 
 
