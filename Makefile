@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/ingest.py 50000
 	$(BIN)/python bench/score.py 50000
 	$(BIN)/python bench/adoption.py 50000
+	$(BIN)/python bench/refresh.py --entities 50000 --repositories 1000
 
 clean:
 	rm -rf $(VENV) stairway.db stairway.db-wal stairway.db-shm
