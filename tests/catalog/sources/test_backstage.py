@@ -172,6 +172,22 @@ def test_a_failing_page_keeps_the_last_good_catalogue_and_says_why(
     assert "503" in (state.last_error or "")
 
 
+def test_a_rate_limit_is_waited_out_and_one_too_long_fails_without_blind_retries(
+    engine: Engine, refresh: Refresh, waits: Waits
+) -> None:
+    with respx.mock() as router:
+        limited = httpx.Response(429, headers={"Retry-After": "5"})
+        router.get(BY_QUERY).mock(side_effect=[limited, page([component("a")], 1)])
+        assert refresh(SOURCE).status == OK
+    assert waits == [5.0]
+    with respx.mock() as router:
+        route = router.get(BY_QUERY).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+        outcome = refresh(SOURCE)
+    assert outcome.status == FAILED and route.call_count == 1
+    assert "rate limited (429)" in (outcome.error or "") and "3600s" in (outcome.error or "")
+    assert refs(engine) == ["component:default/a"]  # the catalogue is unharmed
+
+
 def test_a_refused_token_is_not_retried_and_names_its_variable(
     engine: Engine, refresh: Refresh, monkeypatch: pytest.MonkeyPatch
 ) -> None:
