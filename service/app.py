@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                     schedule.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await schedule
+                await app.state.refresher.stop()
                 engine.dispose()
 
     app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import httpx
@@ -25,7 +26,8 @@ from service.config import Config
 
 log = logging.getLogger("stairway.sources")
 
-LONGEST_NAP = 300.0  # the scheduler looks again at least this often (a source's status may change elsewhere)
+LONGEST_NAP = 300.0
+REFRESH_THREADS = 4  # the scheduler looks again at least this often (a source's status may change elsewhere)
 
 
 class UnknownSource(KeyError):
@@ -56,11 +58,14 @@ class Refresher:
         self.on_change = on_change
         self.sleep = sleep
         self.clock = clock
-        self._running: dict[str, asyncio.Task[RefreshOutcome]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # one refresh of a source at a time in this process
+        self._tasks: set[asyncio.Task[RefreshOutcome]] = set()
         self._evaluating = asyncio.Lock()
         # SQLite lets one transaction write at a time: refreshes there take turns rather than wait on
         # each other's locks (and time out). PostgreSQL runs them side by side.
         self._turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Refreshes get threads of their own: long ones must not take the threads GraphQL reads run in.
+        self._threads = ThreadPoolExecutor(max_workers=REFRESH_THREADS, thread_name_prefix="refresh")
 
     def source(self, name: str) -> Source:
         """The configured source of that name; UnknownSource when there is none."""
@@ -70,18 +75,9 @@ class Refresher:
         return source
 
     async def refresh(self, name: str, repository: str | None = None) -> RefreshOutcome:
-        """Refresh one source now (after the refresh of it already running here, if any)."""
-        source = self.source(name)
-        running = self._running.get(name)
-        if running is not None:
-            await asyncio.shield(running)
-        task = asyncio.create_task(self._run(source, repository))
-        self._running[name] = task
-        try:
-            return await asyncio.shield(task)
-        finally:
-            if self._running.get(name) is task and task.done():
-                del self._running[name]
+        """Refresh one source now, after the refresh of it already running here, if any. A caller
+        that stops waiting (a client gone) does not stop the refresh."""
+        return await asyncio.shield(self._start(self.source(name), repository))
 
     async def refresh_all(self, names: Sequence[str] = ()) -> list[RefreshOutcome]:
         """Refresh the named sources (every configured one when none are named), one after another."""
@@ -94,30 +90,52 @@ class Refresher:
             return source_states(connection, self.config.sources, now or self.clock())
 
     async def run_due(self) -> list[RefreshOutcome]:
-        """Refresh, side by side, every source whose next run is due."""
+        """Refresh, side by side, every source whose next run is due, and wait for them."""
         now = self.clock()
-        states = await asyncio.to_thread(self.states, now)
-        due = [
-            s.name for s in states if s.next_run_at is not None and s.next_run_at <= now and s.name not in self._running
-        ]
+        due = self._due(await asyncio.to_thread(self.states, now), now)
         return list(await asyncio.gather(*(self.refresh(name) for name in due)))
 
     async def run_schedule(self) -> None:
-        """Refresh sources as they fall due, for as long as the server runs."""
+        """Start refreshes as sources fall due, for as long as the server runs. The loop does not wait
+        for them: a slow source must not hold back one that refreshes every minute."""
         while True:
             try:
-                await self.run_due()
-                nap = await asyncio.to_thread(self._seconds_to_next_run)
+                now = self.clock()
+                states = await asyncio.to_thread(self.states, now)
+                for name in self._due(states, now):
+                    self._start(self.source(name), None)
+                upcoming = [s.next_run_at for s in states if s.next_run_at is not None and not self.running(s.name)]
+                nap = min(LONGEST_NAP, max(1.0, (min(upcoming) - now).total_seconds())) if upcoming else LONGEST_NAP
             except Exception:  # the database may be down for a while; the schedule carries on
                 log.exception("the source scheduler could not read the sources' status")
                 nap = 60.0
             await self.sleep(nap)
 
-    def _seconds_to_next_run(self) -> float:
-        upcoming = [state.next_run_at for state in self.states() if state.next_run_at is not None]
-        if not upcoming:
-            return LONGEST_NAP
-        return min(LONGEST_NAP, max(1.0, (min(upcoming) - self.clock()).total_seconds()))
+    def running(self, name: str) -> bool:
+        """Whether a refresh of the source is running in this process."""
+        lock = self._locks.get(name)
+        return lock is not None and lock.locked()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Give running refreshes a moment to finish (a shutdown); the rest roll back when the engine goes."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _due(self, states: list[SourceState], now: datetime) -> list[str]:
+        return [
+            s.name for s in states if s.next_run_at is not None and s.next_run_at <= now and not self.running(s.name)
+        ]
+
+    def _start(self, source: Source, repository: str | None) -> asyncio.Task[RefreshOutcome]:
+        task = asyncio.create_task(self._in_turn(source, repository), name=f"refresh {source.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _in_turn(self, source: Source, repository: str | None) -> RefreshOutcome:
+        async with self._locks.setdefault(source.name, asyncio.Lock()):
+            return await self._run(source, repository)
 
     async def _run(self, source: Source, repository: str | None) -> RefreshOutcome:
         async with self._turns or contextlib.nullcontext():
@@ -147,4 +165,5 @@ class Refresher:
             repository=repository,
             sleep=self.sleep,
             now=self.clock(),
+            threads=self._threads,
         )

@@ -65,7 +65,11 @@ async def _refresh_all(engine: Any, config: Config, names: list[str], evaluation
         return evaluations[-1]
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
-        return await Refresher(engine, config, client, on_change=evaluate).refresh_all(names)
+        refresher = Refresher(engine, config, client, on_change=evaluate)
+        try:
+            return await refresher.refresh_all(names)
+        finally:
+            await refresher.stop()
 
 
 def _sources(args: argparse.Namespace) -> int:

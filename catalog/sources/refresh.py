@@ -7,9 +7,11 @@ requests go through the `Upstream`, which hands them to the event loop the clien
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -198,9 +200,13 @@ async def refresh_in_thread(
     repository: str | None = None,
     sleep: Sleep = asyncio.sleep,
     now: datetime | None = None,
+    threads: Executor | None = None,
 ) -> RefreshOutcome:
-    """Refresh `source` in a worker thread, its requests going through `client` on this event loop."""
-    upstream = Upstream(client, sleep=sleep, loop=asyncio.get_running_loop())
-    return await asyncio.to_thread(
+    """Refresh `source` in a worker thread (of `threads`, else the loop's default), its requests going
+    through `client` on this event loop."""
+    loop = asyncio.get_running_loop()
+    upstream = Upstream(client, sleep=sleep, loop=loop)
+    work = functools.partial(
         refresh_source, engine, source, upstream, reading=reading, cache_dir=cache_dir, repository=repository, now=now
     )
+    return await loop.run_in_executor(threads, work)

@@ -313,6 +313,92 @@ def test_the_schedule_refreshes_what_is_due_and_waits_a_frequency_for_the_next_r
         engine.dispose()
 
 
+def test_requests_to_refresh_one_source_at_once_run_one_after_another(
+    database: str, tmp_path: Path, folder: Path
+) -> None:
+    engine = create_engine(database)
+    source = FileSource("local-files", (str(folder),), MANUAL)
+
+    async def scenario() -> list[str]:
+        async with httpx.AsyncClient() as client:
+            refresher = Refresher(engine, Config(sources=(source,)), client)
+            outcomes = await asyncio.gather(*(refresher.refresh("local-files") for _ in range(4)))
+            await refresher.stop()
+            return [outcome.status for outcome in outcomes]
+
+    try:
+        assert asyncio.run(scenario()) == ["ok"] * 4  # none skipped as if another replica held it
+    finally:
+        engine.dispose()
+
+
+def test_a_caller_that_stops_waiting_does_not_stop_the_refresh(database: str, tmp_path: Path, folder: Path) -> None:
+    engine = create_engine(database)
+    source = FileSource("local-files", (str(folder),), Schedule(frequency=60))
+
+    async def scenario() -> bool:
+        async with httpx.AsyncClient() as client:
+            refresher = Refresher(engine, Config(sources=(source,)), client)
+            caller = asyncio.create_task(refresher.refresh("local-files"))
+            await asyncio.sleep(0)  # let it start
+            caller.cancel()
+            await refresher.stop(grace=60)
+            return refresher.running("local-files")
+
+    try:
+        assert asyncio.run(scenario()) is False
+        assert refs(engine, "local-files") == ["component:default/local-thing"]
+    finally:
+        engine.dispose()
+
+
+class SlowPortal(Refresher):
+    """A Refresher whose `slow` source takes until the test lets it finish."""
+
+    release: asyncio.Event
+
+    async def _refresh(self, source: Any, repository: str | None) -> Any:
+        if source.name == "slow":
+            await self.release.wait()
+        return await super()._refresh(source, repository)
+
+
+def test_the_schedule_does_not_wait_for_a_slow_refresh(database: str, tmp_path: Path, folder: Path) -> None:
+    engine = create_engine(database)
+    slow = FileSource("slow", (str(folder),), Schedule(frequency=600))
+    write(tmp_path / "fast" / "catalog-info.yaml", component("fast-thing"))
+    fast = FileSource("fast", (str(tmp_path / "fast"),), Schedule(frequency=60))
+    seen: list[bool] = []
+
+    class Stop(Exception):
+        pass
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient() as client:
+            refresher: SlowPortal
+
+            async def nap(seconds: float) -> None:
+                await asyncio.sleep(0)  # let the refreshes just started begin
+                seen.append(refresher.running("slow"))  # the loop got here while `slow` still runs
+                refresher.release.set()
+                raise Stop
+
+            refresher = SlowPortal(engine, Config(sources=(slow, fast)), client, sleep=nap)
+            refresher.release = asyncio.Event()
+            with pytest.raises(Stop):
+                await refresher.run_schedule()
+            await refresher.stop(grace=60)
+
+    try:
+        asyncio.run(scenario())
+        assert seen == [True]
+        with engine.connect() as connection:
+            sources = set(connection.execute(sa.select(ENTITIES.c.source)).scalars())
+        assert sources == {"slow", "fast"}
+    finally:
+        engine.dispose()
+
+
 def test_a_failing_evaluation_after_a_refresh_is_logged_and_the_refresh_stands(
     database: str, tmp_path: Path, folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
