@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from catalog.columns import MAX_REF
 from catalog.driver import binder, execute_many, insert_rows
 from catalog.locations import location_path, location_string
+from catalog.locks import take_lock
 from catalog.processing import (
     DUPLICATE_ENTITY,
     ERROR,
@@ -420,6 +421,9 @@ class CatalogWriter:
                 )
 
     def _refresh_unresolved_warnings(self) -> None:
+        # The warnings are the whole catalogue's: two sources' refreshes committing side by side on
+        # PostgreSQL would each delete what the other had not committed yet, and both insert.
+        take_lock(self.connection, "unresolved-relations")
         self.connection.execute(sa.delete(PROCESSING_ERRORS).where(PROCESSING_ERRORS.c.code == UNRESOLVED_RELATION))
         self.connection.execute(
             sa.text(

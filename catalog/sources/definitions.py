@@ -140,14 +140,21 @@ def secret(env: str | None, source: str) -> str | None:
 
 
 def request_headers(source: Source) -> dict[str, str]:
-    """The headers every request of this source sends: its token, and what its API asks for."""
-    headers = {}
+    """The headers every request of this source sends, but its credential: what its API asks for."""
     if source.type == "github":
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-    token = secret(getattr(source, "token_env", None), source.name)
-    if token and source.type != "git":
-        headers["Authorization"] = f"Bearer {token}"
-    return headers
+        return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    return {}
+
+
+def auth_host(source: Source) -> str | None:
+    """The one host the source's token may go to: its API, its catalogue, its URL's own (not `allowedHosts`)."""
+    if isinstance(source, GitHubSource):
+        return host_of(source.api_url())
+    if isinstance(source, BackstageSource):
+        return host_of(source.base_url)
+    if isinstance(source, UrlSource):
+        return host_of(source.url)
+    return None  # git: the token goes to git, through its environment
 
 
 def credential(env: str | None) -> str:

@@ -19,9 +19,17 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from catalog.ingest import IngestError, read_files, refresh_statistics, starting_points
+from catalog.locks import refresh_transaction
 from catalog.processing import Reading
-from catalog.sources.definitions import FileSource, MissingSecret, Source, credential, request_headers
-from catalog.sources.lock import refresh_lock
+from catalog.sources.definitions import (
+    FileSource,
+    MissingSecret,
+    Source,
+    auth_host,
+    credential,
+    request_headers,
+    secret,
+)
 from catalog.sources.response_cache import ResponseCache
 from catalog.sources.status import FAILED, OK, SKIPPED, record_failure, record_start, record_success
 from catalog.sources.upstream import RequestCounts, Sleep, Upstream, UpstreamError
@@ -104,13 +112,17 @@ def refresh_source(
     if upstream.deadline is None:
         upstream.deadline = time.monotonic() + source.schedule.timeout
     try:
-        with engine.connect() as connection, connection.begin(), refresh_lock(connection, source.name) as held:
+        with engine.connect() as connection, refresh_transaction(connection, source.name) as held:
             if not held:
                 outcome.status = SKIPPED
                 return outcome
             record_start(engine, source, now)
+            token_env = getattr(source, "token_env", None)
             upstream.headers = {**upstream.headers, **request_headers(source)}
-            upstream.credential = credential(getattr(source, "token_env", None))
+            token = secret(token_env, source.name)
+            if token:
+                upstream.auth, upstream.auth_host = {"Authorization": f"Bearer {token}"}, auth_host(source)
+            upstream.credential = credential(token_env)
             writer = CatalogWriter(connection, source.name, now)
             cache = ResponseCache(connection, source.name)
             context = RefreshContext(writer, upstream, cache, reading, cache_dir, repository)

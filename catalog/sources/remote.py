@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from catalog.documents import DocumentError, decode
-from catalog.locations import LocationError
+from catalog.locations import LocationError, location_path
 from catalog.processing import (
     LOCATION,
     PLACEHOLDER,
@@ -25,6 +25,7 @@ from catalog.sources.upstream import RefreshTimeout, UpstreamError
 from catalog.substitutions import SubstitutionError, TargetReader
 
 OPTIONAL = "optional:"  # marks a target of a `presence: optional` Location: its absence is no error
+MAX_URL = 2048  # longer URLs are refused: they are keys of indexed columns (and no real file has one)
 
 # Why a URL may not be read from this source, or None when it may.
 Guard = Callable[[str], str | None]
@@ -103,6 +104,8 @@ class RemotePlace:
         if not isinstance(target, str) or not target.strip():
             raise LocationError(f"Location target must be a non-empty string, got {target!r}")
         url = urljoin(self.key, target.strip())
+        if len(url) > MAX_URL:
+            raise LocationError(f'Location target "{target[:80]}..." is longer than {MAX_URL} characters')
         problem = self.files.guard(url)
         if problem:
             raise LocationError(f'Location target "{target}" {problem}')
@@ -119,6 +122,11 @@ def read_remote(context: RefreshContext, roots: Sequence[str], files: RemoteFile
     A file that cannot be read, or not whole, keeps what it provided last time (and its targets are followed as
     they were); a file that is gone (404) provides nothing any more.
     """
+    too_long = [url for url in roots if len(url) > MAX_URL]
+    if too_long:
+        problem = Problem(f"{len(too_long)} file(s) not read: a URL longer than {MAX_URL} characters", LOCATION)
+        context.writer.add_problems(location_path(files.origin), [problem])
+        roots = [url for url in roots if len(url) <= MAX_URL]
     visited = set(roots)
     level = [(url, files.roots_required) for url in roots]  # (url, whether its absence is an error)
     is_root = True

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -56,6 +57,8 @@ class Upstream:
 
     client: httpx.AsyncClient
     headers: Mapping[str, str] = field(default_factory=dict)
+    auth: Mapping[str, str] = field(default_factory=dict)  # sent only to `auth_host`: never to another host
+    auth_host: str | None = None  # host[:port], lower-case
     credential: str = "no credential"  # how the credential is configured, for messages: "the token in $GITHUB_TOKEN"
     deadline: float | None = None  # time.monotonic() by which the refresh must be done
     sleep: Sleep = asyncio.sleep
@@ -76,6 +79,8 @@ class Upstream:
         """GET with retries. A 304 (with `etag` sent) and, with `accept_404`, a 404 are answers too;
         any other failure raises UpstreamError."""
         headers = {**self.headers, **(headers or {})}
+        if self.auth and urlsplit(url).netloc.lower() == self.auth_host:
+            headers.update(self.auth)
         if etag:
             headers["If-None-Match"] = etag
         attempt = 0

@@ -44,6 +44,7 @@ class Hit:
     if_none_match: str | None
     status: int
     authorization: str | None
+    host: str | None = None
 
 
 class Site:
@@ -103,6 +104,7 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         asked = self.headers.get("If-None-Match")
         authorization = self.headers.get("Authorization")
+        host = self.headers.get("Host")
         if path in site.hanging:
             site.release.wait()  # until the test ends: the client gives up first
         status = site.forced.get(path)
@@ -110,18 +112,18 @@ class Handler(BaseHTTPRequestHandler):
         if status is None and not file.is_file():
             status = 404
         if status is not None:
-            site.record(Hit(path, asked, status, authorization))
+            site.record(Hit(path, asked, status, authorization, host))
             self._answer(status, b"" if status == 304 else f"forced {status}".encode())
             return
         content = file.read_bytes()
         etag = etag_of(content)
         if asked == etag:
-            site.record(Hit(path, asked, 304, authorization))
+            site.record(Hit(path, asked, 304, authorization, host))
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        site.record(Hit(path, asked, 200, authorization))
+        site.record(Hit(path, asked, 200, authorization, host))
         self._answer(200, content, etag)
 
     def _answer(self, status: int, body: bytes, etag: str | None = None) -> None:
@@ -446,6 +448,17 @@ def test_targets_off_the_allowed_hosts_are_refused_and_the_rest_is_read(
     assert site.requests("other.yaml") == []
 
 
+def test_a_target_url_too_long_to_keep_is_refused_and_the_rest_is_read(
+    engine: Engine, refresh: Refresh, site: Site
+) -> None:
+    site.write("all.yaml", location("root", "./ok.yaml", "./" + "x" * 3000 + ".yaml"))
+    site.write("ok.yaml", component("ok"))
+    outcome = refresh(source_for(site))
+    assert outcome.status == OK, outcome.error
+    assert refs(engine) == ["component:default/ok", "location:default/root"]
+    assert any("is longer than 2048 characters" in message for *_rest, message in errors(engine))
+
+
 def test_allowed_hosts_admit_another_host(engine: Engine, refresh: Refresh, site: Site) -> None:
     refused_tree(site)
     outcome = refresh(source_for(site, allowed_hosts=(f"LocalHost:{site.port}",)))  # host names ignore case
@@ -656,6 +669,17 @@ def test_the_token_is_sent_with_every_request(refresh: Refresh, tree: Site, monk
     outcome = refresh(source_for(tree, "org/all.yaml", token_env="CATALOG_TOKEN"))
     assert outcome.status == OK, outcome.error
     assert {hit.authorization for hit in tree.requests()} == {"Bearer s3cret"}
+
+
+def test_the_token_goes_only_to_the_sources_own_host(
+    refresh: Refresh, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATALOG_TOKEN", "s3cret")
+    refused_tree(site)
+    outcome = refresh(source_for(site, allowed_hosts=(f"localhost:{site.port}",), token_env="CATALOG_TOKEN"))
+    assert outcome.status == OK, outcome.error
+    sent = {(hit.host, hit.authorization) for hit in site.requests()}
+    assert sent == {(f"127.0.0.1:{site.port}", "Bearer s3cret"), (f"localhost:{site.port}", None)}
 
 
 def test_a_target_that_never_answers_fails_the_refresh_at_its_timeout(

@@ -7,8 +7,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from catalog.locks import refresh_transaction
 from catalog.sources.definitions import FileSource, Schedule
-from catalog.sources.lock import refresh_lock
 from catalog.sources.status import NEVER, OK, SKIPPED, source_states
 from catalog.tables import ENTITIES, utc_now
 from tests.catalog.sources.conftest import Refresh
@@ -27,7 +27,7 @@ def test_a_source_another_replica_is_refreshing_is_skipped_and_others_go_on(
     shared = FileSource("shared", (str(tmp_path / "a"),), MANUAL)
     other = FileSource("other", (str(tmp_path / "b"),), MANUAL)
     # Another replica (here: another connection) is in the middle of refreshing "shared".
-    with engine.connect() as replica, replica.begin(), refresh_lock(replica, "shared") as held:
+    with engine.connect() as replica, refresh_transaction(replica, "shared") as held:
         assert held
         skipped = refresh(shared)
         meanwhile = refresh(other)
