@@ -178,6 +178,10 @@ class CatalogWriter:
         stored = self._files.get(path)
         return stored.content_hash if stored and not stored.has_errors else None
 
+    def stored_files(self) -> list[str]:
+        """Every file the source read last time."""
+        return list(self._files)
+
     def stored_targets(self, path: str) -> list[str]:
         """The Location targets an unchanged file declared when it was last read."""
         stored = self._files.get(path)

@@ -51,6 +51,11 @@ def read_github(source: GitHubSource, context: RefreshContext) -> None:
         admitted = [repo for repo in admitted if repo.name.lower() == wanted]
     branches = {repo.name.lower(): github.branch(repo) for repo in listed}
     roots, notes = _catalogue_files(github, context, admitted)
+    if wanted is not None and admitted:
+        # Files of the repository reached from elsewhere (another repository's Location) are read again
+        # too: the push may have changed them, and what is not read in a push-scoped refresh is kept.
+        roots += [path for path in context.writer.stored_files() if github.repository_of(path) == wanted]
+        roots = list(dict.fromkeys(roots))
     files = RemoteFiles(
         guard=github.guard,
         origin=f"url:https://{source.host}/{source.organization}",

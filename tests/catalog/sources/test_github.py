@@ -318,6 +318,19 @@ def test_a_push_refreshes_only_its_repository(engine: Engine, refresh: Refresh, 
     assert (outcome.summary.removed, outcome.summary.unchanged) == (1, 2) and len(refs(engine)) == 2
 
 
+def test_a_push_reads_again_its_files_that_other_repositories_lead_to(
+    engine: Engine, refresh: Refresh, github: FakeGitHub
+) -> None:
+    github.add("catalog", {"catalog-info.yaml": location(blob("payments", "extra.yaml").removeprefix("url:"))})
+    github.files["payments", "main", "extra.yaml"] = component("extra")
+    github.run(refresh)
+    assert "component:default/extra" in refs(engine)
+    github.files["payments", "main", "extra.yaml"] = component("extra", owner="team-b")
+    outcome = github.run(refresh, all_called=False, repository="acme/payments")
+    assert outcome.status == OK and outcome.summary.removed == 0
+    assert owners(engine)["extra"] == "group:default/team-b"  # read again, not dropped as unreached
+
+
 def test_glob_paths_read_trees(engine: Engine, refresh: Refresh, statements: StatementCounter) -> None:
     github = FakeGitHub()
     files = {"catalog-info.yaml": "monorepo", "services/ledger/catalog-info.yaml": "ledger"}
