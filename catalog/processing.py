@@ -174,6 +174,7 @@ class FileResult:
     entities: list[EntityRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    volatile: bool = False  # it takes values from placeholder files, which may change while it does not
 
 
 def start_worker() -> None:
@@ -219,6 +220,7 @@ def process_bytes(place: Place, data: bytes, max_bytes: int, provenance_keys: tu
         result.problems.append(Problem(error.message, UNREADABLE_FILE, error.line))
         return result
     reader = place.reader() if may_have_placeholders(text) else None
+    result.volatile = reader is not None
     for document in read_documents(text):
         if isinstance(document, DocumentError):
             result.problems.append(Problem(document.message, YAML_ERROR, document.line))

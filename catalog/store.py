@@ -53,7 +53,7 @@ class KnownEntity(NamedTuple):
 class KnownFile(NamedTuple):
     content_hash: str
     targets: list[str]
-    has_errors: bool
+    read_again: bool
 
 
 @dataclass
@@ -135,6 +135,7 @@ class CatalogWriter:
         self._problems: dict[str, list[Problem]] = {}  # location -> problems found in this run
         self._file_rows: dict[str, tuple[str, str]] = {}  # path -> content hash, targets as JSON
         self._seen_files: set[str] = set()
+        self._volatile: set[str] = set()  # files read with placeholders: read again next time
         self._existing: dict[str, KnownEntity] = {}
         self._refs_by_location: dict[str, list[str]] = {}
         self._files: dict[str, KnownFile] = {}
@@ -160,10 +161,10 @@ class CatalogWriter:
             if stored.source == self.source:
                 self._refs_by_location.setdefault(stored.location, []).append(ref)
         files = sa.select(
-            SOURCE_FILES.c.path, SOURCE_FILES.c.content_hash, SOURCE_FILES.c.targets, SOURCE_FILES.c.has_errors
+            SOURCE_FILES.c.path, SOURCE_FILES.c.content_hash, SOURCE_FILES.c.targets, SOURCE_FILES.c.read_again
         ).where(SOURCE_FILES.c.source == self.source)
-        for path, content_hash, targets, has_errors in self.connection.execute(files):
-            self._files[path] = KnownFile(content_hash, orjson.loads(targets), bool(has_errors))
+        for path, content_hash, targets, read_again in self.connection.execute(files):
+            self._files[path] = KnownFile(content_hash, orjson.loads(targets), bool(read_again))
 
     def _defer_indexes(self) -> list[sa.Index]:
         """Into an empty catalogue, build the secondary indexes once at the end: sorting all keys
@@ -176,7 +177,7 @@ class CatalogWriter:
     def known_hash(self, path: str) -> str | None:
         """The hash to skip `path` by, or None when it must be read again (new, or had errors)."""
         stored = self._files.get(path)
-        return stored.content_hash if stored and not stored.has_errors else None
+        return stored.content_hash if stored and not stored.read_again else None
 
     def stored_files(self) -> list[str]:
         """Every file the source read last time."""
@@ -209,6 +210,8 @@ class CatalogWriter:
             return
         problems = self._problems.setdefault(location, [])
         problems.extend(result.problems)
+        if result.volatile:
+            self._volatile.add(result.path)
         stored = self._files.get(result.path)
         unreadable = any(problem.code in UNREADABLE for problem in result.problems)
         if unreadable and stored is not None:
@@ -335,15 +338,15 @@ class CatalogWriter:
         new: list[tuple[object, ...]] = []
         changed: list[tuple[object, ...]] = []
         for path, (content_hash, targets) in self._file_rows.items():
-            has_errors = _has_errors(self._problems.get(location_string(path), ()))
+            read_again = path in self._volatile or _has_errors(self._problems.get(location_string(path), ()))
             if path in self._files:
-                changed.append((content_hash, targets, has_errors, self.source, path))
+                changed.append((content_hash, targets, read_again, self.source, path))
             else:
-                new.append((self.source, path, content_hash, targets, has_errors))
-        insert_rows(self.connection, "source_files", ("source", "path", "content_hash", "targets", "has_errors"), new)
+                new.append((self.source, path, content_hash, targets, read_again))
+        insert_rows(self.connection, "source_files", ("source", "path", "content_hash", "targets", "read_again"), new)
         execute_many(
             self.connection,
-            "UPDATE source_files SET content_hash = ?, targets = ?, has_errors = ? WHERE source = ? AND path = ?",
+            "UPDATE source_files SET content_hash = ?, targets = ?, read_again = ? WHERE source = ? AND path = ?",
             changed,
         )
 
@@ -415,13 +418,13 @@ class CatalogWriter:
             if (
                 path not in self._file_rows
                 and stored_file is not None
-                and stored_file.has_errors != _has_errors(problems)
+                and stored_file.read_again != _has_errors(problems)
             ):
                 # Read as unchanged, yet its targets failed to expand: read it again next time.
                 self.connection.execute(
                     sa.update(SOURCE_FILES)
                     .where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path == path)
-                    .values(has_errors=_has_errors(problems))
+                    .values(read_again=_has_errors(problems))
                 )
 
     def _refresh_unresolved_warnings(self) -> None:

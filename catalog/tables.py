@@ -98,7 +98,9 @@ class SourceFile(SQLModel, table=True):
     path: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
     content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     targets: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON list of paths and globs
-    has_errors: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    # Read it again next time even when unchanged: it had errors (which other files may clear), or it
+    # takes values from placeholder files (which may change while it does not).
+    read_again: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
 
 
 class ProcessingError(SQLModel, table=True):

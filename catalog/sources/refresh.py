@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from catalog.ingest import IngestError, read_files, refresh_statistics, starting_points
 from catalog.locks import refresh_transaction
 from catalog.processing import Reading
+from catalog.provenance import extraction_key
 from catalog.sources.definitions import (
     FileSource,
     MissingSecret,
@@ -124,7 +125,7 @@ def refresh_source(
                 upstream.auth, upstream.auth_host = {"Authorization": f"Bearer {token}"}, auth_host(source)
             upstream.credential = credential(token_env)
             writer = CatalogWriter(connection, source.name, now)
-            cache = ResponseCache(connection, source.name)
+            cache = ResponseCache(connection, source.name, extraction_key(reading.provenance_keys).hex())
             context = RefreshContext(writer, upstream, cache, reading, cache_dir, repository)
             _reader(source)(source, context)
             outcome.summary = writer.finish()

@@ -8,6 +8,8 @@ from sqlalchemy.engine import Connection
 from catalog.driver import insert_rows
 from catalog.tables import HTTP_CACHE
 
+READING = "stairway:reading"  # the entry that records how the files were read
+
 
 class ResponseCache:
     """The ETag (and, for listings, the body) of each URL a source read, loaded once per refresh.
@@ -15,7 +17,7 @@ class ResponseCache:
     Changes are written by `save`, inside the refresh's transaction, and only where they differ.
     """
 
-    def __init__(self, connection: Connection, source: str) -> None:
+    def __init__(self, connection: Connection, source: str, reading: str = "") -> None:
         self.connection = connection
         self.source = source
         query = sa.select(HTTP_CACHE.c.url, HTTP_CACHE.c.etag, HTTP_CACHE.c.body).where(HTTP_CACHE.c.source == source)
@@ -24,6 +26,12 @@ class ResponseCache:
         }
         self._fresh: dict[str, tuple[str, str | None] | None] = {}  # None: forget the URL
         self._used: set[str] = set()
+        # A 304 says the bytes did not change, not that they were read as they would be now: when how
+        # files are read changed (e.g. the annotations that name a template), every file is read anew.
+        marker = reading or "default"
+        if self._stored and self._stored.get(READING, ("", None))[0] != marker:
+            self._fresh = dict.fromkeys(self._stored)
+        self.remember(READING, marker)
 
     def etag(self, url: str) -> str | None:
         """The ETag to send as If-None-Match for `url`, if it was read before."""

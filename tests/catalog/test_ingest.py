@@ -90,6 +90,22 @@ def test_re_ingesting_unchanged_files_writes_no_row(engine: Engine, statements: 
     assert statements.writes() == []
 
 
+def test_a_change_to_a_placeholder_file_alone_is_seen(engine: Engine, tmp_path: Path) -> None:
+    descriptor = component("ledger").replace(
+        "  description: the ledger service\n", "  description: {$text: ./about.txt}\n"
+    )
+    write(tmp_path / "catalog-info.yaml", descriptor)
+    write(tmp_path / "about.txt", "Moves money.")
+    ingest(engine, [str(tmp_path / "catalog-info.yaml")], workers=0)
+    write(tmp_path / "about.txt", "Moves money, fast.")
+
+    summary = ingest(engine, [str(tmp_path / "catalog-info.yaml")], workers=0)
+
+    assert summary.updated == 1
+    (body,) = rows(engine, "SELECT body FROM entities WHERE ref = 'component:default/ledger'")[0]
+    assert orjson.loads(str(body))["metadata"]["description"] == "Moves money, fast."
+
+
 def test_a_changed_entity_is_updated_and_keeps_its_first_seen_time(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

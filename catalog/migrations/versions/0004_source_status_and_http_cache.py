@@ -1,4 +1,5 @@
-"""remote sources: each source's refresh status, and the ETags (and listing bodies) of upstream responses
+"""remote sources: each source's refresh status, the ETags (and listing bodies) of upstream responses,
+and source_files.has_errors renamed read_again (a file with placeholders is read again too)
 
 Revision ID: 0004
 Revises: 0003
@@ -16,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("source_files") as source_files:
+        source_files.alter_column("has_errors", new_column_name="read_again", existing_type=sa.Boolean())
     op.create_table(
         "source_status",
         sa.Column("name", sa.String(length=255), primary_key=True),
@@ -36,5 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("source_files") as source_files:
+        source_files.alter_column("read_again", new_column_name="has_errors", existing_type=sa.Boolean())
     op.drop_table("http_cache")
     op.drop_table("source_status")

@@ -294,6 +294,42 @@ def test_placeholders_are_read_beside_the_remote_descriptor(engine: Engine, refr
     ]
 
 
+def test_a_change_to_a_placeholder_file_alone_is_seen(engine: Engine, refresh: Refresh, site: Site) -> None:
+    site.write(
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\n"
+        "  description:\n    $text: ./DESCRIPTION.txt\n"
+        "spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    site.write("DESCRIPTION.txt", "Moves money.")
+    refresh(source_for(site, "catalog-info.yaml"))
+    site.write("DESCRIPTION.txt", "Moves money, fast.")  # the descriptor itself is unchanged
+    outcome = refresh(source_for(site, "catalog-info.yaml"))
+    assert outcome.status == OK and outcome.summary.updated == 1, outcome.error
+    _where, body = stored(engine, "component:default/ledger")
+    assert body["metadata"]["description"] == "Moves money, fast."  # type: ignore[index]
+
+
+def test_a_change_to_how_files_are_read_reads_them_anew_despite_their_etags(
+    engine: Engine, refresh: Refresh, site: Site
+) -> None:
+    site.write(
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\n"
+        "  annotations:\n    acme.io/template: template:default/python-service\n"
+        "spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    source = source_for(site, "catalog-info.yaml")
+    refresh(source)
+    site.forget()
+    outcome = refresh(source, reading=Reading(provenance_keys=("acme.io/template",)))  # goldenPaths.annotations
+    assert outcome.status == OK and outcome.summary.updated == 1
+    assert [(hit.if_none_match, hit.status) for hit in site.requests()] == [(None, 200)]
+    with engine.connect() as connection:
+        query = sa.select(ENTITIES.c.template_ref).where(ENTITIES.c.ref == "component:default/ledger")
+        assert connection.execute(query).scalar_one() == "template:default/python-service"
+
+
 def test_a_placeholder_off_the_allowed_hosts_or_missing_is_an_error(
     engine: Engine, refresh: Refresh, site: Site
 ) -> None:
