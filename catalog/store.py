@@ -179,6 +179,13 @@ class CatalogWriter:
         stored = self._files.get(path)
         return stored.content_hash if stored and not stored.read_again else None
 
+    def would_empty(self) -> int:
+        """How many entities the source holds that this run would all remove (nothing read provides
+        any); 0 when it provides at least one, or held none."""
+        if self._claimed or self._contenders:
+            return 0
+        return sum(len(refs) for refs in self._refs_by_location.values())
+
     def stored_files(self) -> list[str]:
         """Every file the source read last time."""
         return list(self._files)

@@ -77,7 +77,7 @@ def _source(item: object, where: str) -> Source:
             raise ConfigError(f"{where}.paths must name at least one file, folder or glob")
         return FileSource(name=name, paths=paths, schedule=schedule)
     if kind == "git":
-        url = _text(entry.get("url"), f"{where}.url")
+        url = _without_secrets(_text(entry.get("url"), f"{where}.url"), f"{where}.url")
         return GitSource(
             name=name,
             url=url,
@@ -203,8 +203,19 @@ def _optional_text(value: object, where: str) -> str | None:
 
 
 def _http_url(value: object, where: str) -> str:
-    url = _text(value, where)
+    url = _without_secrets(_text(value, where), where)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where} must be an http(s) URL, got {url!r}")
+    return url
+
+
+def _without_secrets(url: str, where: str) -> str:
+    """The URL, refused when it carries a password (or, over http(s), any user) the way `token` is refused."""
+    parts = urlsplit(url)
+    if parts.password is not None or (parts.scheme in ("http", "https") and parts.username is not None):
+        raise ConfigError(
+            f"{where}: never write credentials in a URL; "
+            "put the token in an environment variable and name it in tokenEnv"
+        )
     return url

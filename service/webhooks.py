@@ -20,12 +20,14 @@ from sqlalchemy.engine import Engine
 from catalog.locations import glob_regex
 from catalog.sources.definitions import GitHubSource, GitSource, Source
 from catalog.sources.git import clone_folder
+from catalog.sources.github import GitHub
 from catalog.tables import SOURCE_FILES
 from service.config import Config
 from service.request_body import BodyTooLarge, read_body
 from service.rest_errors import problem
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024  # GitHub caps a delivery's payload at 25 MB
+LISTED_COMMITS = 20  # the most commits a push event lists
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Push:
     default_branch: str | None
     paths: frozenset[str]
     clone_urls: frozenset[str]
+    whole: bool = False  # the paths may not be all that changed: a forced push, a new branch, a long push
 
     @property
     def full_name(self) -> str:
@@ -66,7 +69,10 @@ def parse_push(event: Any) -> Push | None:
     ref = event.get("ref")
     branch = ref.removeprefix("refs/heads/") if isinstance(ref, str) and ref.startswith("refs/heads/") else None
     paths: set[str] = set()
-    for commit in [*(event.get("commits") or []), event.get("head_commit") or {}]:
+    commits = event.get("commits") or []
+    # GitHub lists at most 20 commits, and a forced push or a new branch says little of what changed.
+    whole = bool(event.get("forced") or event.get("created") or len(commits) >= LISTED_COMMITS)
+    for commit in [*commits, event.get("head_commit") or {}]:
         if isinstance(commit, dict):
             for key in ("added", "modified", "removed"):
                 paths.update(path for path in commit.get(key) or [] if isinstance(path, str))
@@ -80,6 +86,7 @@ def parse_push(event: Any) -> Push | None:
         default_branch=repository.get("default_branch"),
         paths=frozenset(paths),
         clone_urls=frozenset(_repository_key(url) for url in urls if isinstance(url, str)),
+        whole=whole,
     )
 
 
@@ -102,10 +109,10 @@ def _github_changed(engine: Engine, source: GitHubSource, push: Push) -> bool:
     if push.branch is None or push.branch != branch:
         return False
     pattern = source.catalog_path.lstrip("/")
-    if any(glob_regex(pattern).fullmatch(path) for path in push.paths):
+    if push.whole or any(glob_regex(pattern).fullmatch(path) for path in push.paths):
         return True
-    prefix = f"https://{source.host}/{push.owner}/{push.name}/blob/{push.branch}/"
-    return _read_before(engine, source.name, {prefix + path for path in push.paths})
+    github = GitHub(source)  # the blob URLs the source keeps its files under
+    return _read_before(engine, source.name, {github.blob_url(push.name, push.branch, path) for path in push.paths})
 
 
 def _git_changed(engine: Engine, config: Config, source: GitSource, push: Push) -> bool:
@@ -113,7 +120,9 @@ def _git_changed(engine: Engine, config: Config, source: GitSource, push: Push) 
         return False
     if push.branch != (source.branch or push.default_branch):
         return False
-    if any(glob_regex(pattern.lstrip("/")).fullmatch(path) for path in push.paths for pattern in source.paths):
+    if push.whole or any(
+        glob_regex(pattern.lstrip("/")).fullmatch(path) for path in push.paths for pattern in source.paths
+    ):
         return True
     folder = clone_folder(config.cache_dir, source)
     return _read_before(engine, source.name, {os.path.join(folder, path) for path in push.paths})

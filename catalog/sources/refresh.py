@@ -78,6 +78,22 @@ class RefreshOutcome:
         """Whether the catalogue changed (scorecards then need evaluating again)."""
         return bool(self.summary.added or self.summary.updated or self.summary.removed)
 
+    def figures(self) -> dict[str, int]:
+        """The counts, as the status keeps them and GraphQL shows them."""
+        s, c = self.summary, self.counts
+        return {
+            "added": s.added,
+            "updated": s.updated,
+            "unchanged": s.unchanged,
+            "removed": s.removed,
+            "errors": s.errors,
+            "warnings": s.warnings,
+            "files": s.files,
+            "requests": c.requests,
+            "notModified": c.not_modified,
+            "milliseconds": round(self.seconds * 1000),
+        }
+
     def line(self) -> str:
         """One line for the CLI and the logs."""
         if self.status == SKIPPED:
@@ -118,20 +134,21 @@ def refresh_source(
                 outcome.status = SKIPPED
                 return outcome
             record_start(engine, source, now)
-            token_env = getattr(source, "token_env", None)
-            upstream.headers = {**upstream.headers, **request_headers(source)}
-            token = secret(token_env, source.name)
-            if token:
-                upstream.auth, upstream.auth_host = {"Authorization": f"Bearer {token}"}, auth_host(source)
-            upstream.credential = credential(token_env)
+            _authorise(upstream, source)
             writer = CatalogWriter(connection, source.name, now)
             cache = ResponseCache(connection, source.name, extraction_key(reading.provenance_keys).hex())
             context = RefreshContext(writer, upstream, cache, reading, cache_dir, repository)
             _reader(source)(source, context)
+            held_before = writer.would_empty()
+            if held_before:
+                raise SourceError(
+                    f"the upstream gave no entities at all; the {held_before} the source holds are kept rather "
+                    "than all removed (remove the source from stairway.yaml if it is meant to be empty)"
+                )
             outcome.summary = writer.finish()
             cache.save(prune=repository is None)
             outcome.seconds = time.perf_counter() - started
-            record_success(connection, source, now, _summary(outcome))
+            record_success(connection, source, now, outcome.figures())
             refresh_statistics(connection, outcome.summary)
     except (UpstreamError, IngestError, MissingSecret, SourceError) as error:
         outcome.status = FAILED
@@ -150,24 +167,18 @@ def refresh_source(
     return outcome
 
 
+def _authorise(upstream: Upstream, source: Source) -> None:
+    """Give the upstream the source's headers, and its token for the one host it is meant for."""
+    token_env = getattr(source, "token_env", None)
+    upstream.headers = {**upstream.headers, **request_headers(source)}
+    token = secret(token_env, source.name)
+    if token:
+        upstream.auth, upstream.auth_host = {"Authorization": f"Bearer {token}"}, auth_host(source)
+    upstream.credential = credential(token_env)
+
+
 class SourceError(Exception):
     """A source that cannot be read as configured (e.g. git cannot fetch the branch)."""
-
-
-def _summary(outcome: RefreshOutcome) -> dict[str, int]:
-    s, c = outcome.summary, outcome.counts
-    return {
-        "added": s.added,
-        "updated": s.updated,
-        "unchanged": s.unchanged,
-        "removed": s.removed,
-        "errors": s.errors,
-        "warnings": s.warnings,
-        "files": s.files,
-        "requests": c.requests,
-        "notModified": c.not_modified,
-        "milliseconds": round(outcome.seconds * 1000),
-    }
 
 
 def _reader(source: Source) -> Reader:

@@ -31,10 +31,11 @@ Sleep = Callable[[float], Awaitable[None]]
 class UpstreamError(Exception):
     """An upstream that did not give what was asked: the message says what and, where it can, why."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.rate_limited = rate_limited  # the upstream asks to wait longer than a refresh may
 
 
 class RefreshTimeout(UpstreamError):
@@ -114,6 +115,7 @@ class Upstream:
                         f"{url}: rate limited ({status}); the upstream asks to wait {wait:.0f}s, "
                         f"longer than {MAX_WAIT:.0f}s or past {attempt} attempts; try again later",
                         status,
+                        rate_limited=True,
                     )
                 await self._pause(wait)
                 continue
@@ -193,9 +195,9 @@ class Upstream:
             async with limit:
                 try:
                     return await self.get(url, etag=etag, accept_404=accept_404, headers=headers)
-                except RefreshTimeout:
-                    raise
                 except UpstreamError as error:
+                    if isinstance(error, RefreshTimeout) or error.rate_limited:
+                        raise  # the whole refresh stops: no more requests to an upstream that said wait
                     return error
 
         async def every() -> list[httpx.Response | UpstreamError]:

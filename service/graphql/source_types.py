@@ -105,21 +105,11 @@ class SourceMutation:
             raise bad_input(error.message, "name", NOT_FOUND) from None
         states = await asyncio.to_thread(refresher.states)
         state = next(state for state in states if state.name == name)
-        s, c = outcome.summary, outcome.counts
-        counts = RefreshCounts(
-            added=s.added,
-            updated=s.updated,
-            unchanged=s.unchanged,
-            removed=s.removed,
-            errors=s.errors,
-            warnings=s.warnings,
-            files=s.files,
-            requests=c.requests,
-            not_modified=c.not_modified,
-            milliseconds=round(outcome.seconds * 1000),
-        )
         return RefreshResult(
-            status=RefreshStatus(outcome.status), error=outcome.error, counts=counts, source=Source.of(state)
+            status=RefreshStatus(outcome.status),
+            error=outcome.error,
+            counts=RefreshCounts.of(outcome.figures()),
+            source=Source.of(state),
         )
 
 

@@ -113,6 +113,11 @@ def test_the_example_configuration_reads_the_example_catalogue_every_minute() ->
         ({"name": "x", "type": "file"}, "sources.x.paths must name at least one"),
         ({"name": "x", "type": "file", "paths": ["a"], "url": "u"}, "sources.x: unknown key 'url'"),
         ({"name": "x", "type": "url", "url": "file:///etc/passwd"}, "sources.x.url must be an http(s) URL"),
+        (
+            {"name": "x", "type": "git", "url": "https://bot:ghp_x@github.com/a/b.git"},
+            "never write credentials in a URL",
+        ),
+        ({"name": "x", "type": "backstage", "baseUrl": "https://user@b.example"}, "never write credentials in a URL"),
         ({"name": "x", "type": "backstage", "baseUrl": "http://b", "pageSize": 0}, "pageSize must be a whole number"),
         ({"name": "x", "type": "github"}, "sources.x.organization is required"),
         (

@@ -211,6 +211,16 @@ def test_a_push_that_changes_no_catalogue_file_refreshes_nothing(
     assert refs(engine, "upstream") == ["component:default/payments"]  # not refreshed
 
 
+def test_a_forced_push_refreshes_its_source_whatever_files_it_lists(
+    git_client: TestClient, engine: Engine, repository: Repository
+) -> None:
+    repository.commit({"catalog-info.yaml": component("rewritten")})
+    event = push(repository, "README.md") | {"forced": True}  # history rewritten: the list says little
+    response = deliver(git_client, "push", event)
+    assert response.json()["refreshing"] == ["upstream"]
+    assert refs(engine, "upstream") == ["component:default/rewritten"]
+
+
 def test_a_push_to_another_branch_refreshes_nothing(git_client: TestClient, repository: Repository) -> None:
     response = deliver(git_client, "push", push(repository, "catalog-info.yaml", branch="feature"))
     assert response.json()["refreshing"] == []

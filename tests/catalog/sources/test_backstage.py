@@ -127,6 +127,18 @@ def test_changes_upstream_update_add_and_remove_only_what_changed(engine: Engine
     assert owner == "group:default/team-b"
 
 
+def test_an_upstream_that_suddenly_serves_nothing_does_not_empty_the_source(engine: Engine, refresh: Refresh) -> None:
+    with respx.mock() as router:
+        serve(router, [component("a"), component("b")])
+        refresh(SOURCE)
+    with respx.mock() as router:
+        serve(router, [])  # e.g. a permission policy that now hides every entity from the token
+        outcome = refresh(SOURCE)
+    assert outcome.status == FAILED and "gave no entities at all" in (outcome.error or "")
+    assert "the 2 the source holds are kept" in (outcome.error or "")
+    assert refs(engine) == ["component:default/a", "component:default/b"]
+
+
 def test_filters_are_sent_as_backstage_filter_parameters(refresh: Refresh) -> None:
     source = BackstageSource(name="portal", base_url=BASE + "/", filters=("kind=component", "kind=api"))
     with respx.mock(assert_all_called=True) as router:

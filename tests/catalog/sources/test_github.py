@@ -260,7 +260,18 @@ def test_a_rate_limit_waits_for_its_reset(engine: Engine, refresh: Refresh, gith
     github.fail("/orgs/acme/repos", httpx.Response(403, json=body, headers=limited), times=1)
     outcome = github.run(refresh)
     assert outcome.status == OK and len(refs(engine)) == 2 and outcome.counts.rate_limited == 1
-    assert len(waits) == 1 and 4.0 <= waits[0] <= 6.0  # until the reset, and a second to spare
+    assert len(waits) == 1 and 1.0 < waits[0] <= 6.0  # until the reset (5 s on the wall clock), and a second to spare
+
+
+def test_a_long_rate_limit_on_a_file_stops_the_whole_refresh(
+    engine: Engine, refresh: Refresh, github: FakeGitHub, waits: Waits
+) -> None:
+    github.run(refresh)
+    github.write("payments", component("payments", owner="team-b"))
+    github.fail("/repos/acme/payments/contents/", httpx.Response(429, headers={"Retry-After": "3600"}))
+    outcome = github.run(refresh, all_called=False)
+    assert outcome.status == FAILED and "rate limited (429)" in (outcome.error or "") and waits == []
+    assert owners(engine)["payments"] == TEAM_A  # nothing half-written
 
 
 def test_a_refused_token(engine: Engine, refresh: Refresh, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
