@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from catalog.database import bulk_load_journal
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
 from catalog.locations import Root, expand, static_prefix
+from catalog.locks import refresh_transaction
 from catalog.memory import cyclic_gc_paused
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, Reading, file_hash
 from catalog.store import CatalogWriter, WriteSummary, catalogue_is_empty
@@ -77,7 +78,14 @@ def ingest(
     reading = Reading(max_bytes, tuple(provenance_keys))
     started = time.perf_counter()
     found = list(starting_points(paths))
-    with cyclic_gc_paused(), engine.connect() as connection, _first_load_journal(connection), connection.begin():
+    with (
+        cyclic_gc_paused(),
+        engine.connect() as connection,
+        _first_load_journal(connection),
+        refresh_transaction(connection, source) as held,
+    ):
+        if not held:
+            raise IngestError(f"the source {source!r} is being refreshed right now; nothing was ingested, try again")
         writer = CatalogWriter(connection, source, utc_now())
         with nullcontext(pool) if pool is not None else WorkerPool(workers) as pool:
             read_files(writer, found, pool, reading, progress)

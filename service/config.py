@@ -33,8 +33,9 @@ MAX_DAYS = 3660  # ten years: windows reach back from now, and dates before year
 
 
 def default_cache_dir() -> str:
-    """`STAIRWAY_CACHE_DIR`, else a folder in the system's temporary folder (writable in a container)."""
-    return os.environ.get("STAIRWAY_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "stairway-cache")
+    """`STAIRWAY_CACHE_DIR`, else a folder of this user's in the system's temporary folder (writable in a container)."""
+    # The user's own folder: a shared temporary folder must not let another user prepare it for us.
+    return os.environ.get("STAIRWAY_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"stairway-cache-{os.getuid()}")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def fetch(source: GitSource, folder: str, timeout: float | None) -> None:
     if timeout is not None and timeout <= 0:
         raise SourceError("the refresh ran out of time (the source's timeout) before fetching")
     if not os.path.isdir(os.path.join(folder, ".git")):
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)  # clones may hold private repositories
         _git(source, ["init", "--quiet", folder], timeout)
         _git(source, ["-C", folder, "remote", "add", "origin", source.url], timeout)
     _git(source, ["-C", folder, "fetch", "--quiet", "--depth", "1", "origin", source.branch or "HEAD"], timeout)

@@ -149,7 +149,9 @@ class Upstream:
             return retry_after
         if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
             return max(0.0, int(headers["x-ratelimit-reset"]) - self.clock()) + 1.0
-        return 60.0 if status == 429 else None  # GitHub's advice for a secondary limit without a header
+        if status == 429 or "rate limit" in response.text[:1000].lower():
+            return 60.0  # GitHub's advice for a secondary rate limit that names no time
+        return None
 
     def _refusal(self, url: str, response: httpx.Response, attempt: int) -> str:
         status = response.status_code

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from catalog.ingest import IngestError, ingest
 from catalog.locks import refresh_transaction
 from catalog.sources.definitions import FileSource, Schedule
 from catalog.sources.status import NEVER, OK, SKIPPED, source_states
@@ -39,3 +41,13 @@ def test_a_source_another_replica_is_refreshing_is_skipped_and_others_go_on(
     assert stored == ["component:default/beta"]
     assert states == {"shared": NEVER, "other": OK}  # the skipping replica recorded nothing for it
     assert refresh(shared).status == OK  # the lock went with the other replica's transaction
+
+
+def test_an_ingest_into_a_source_being_refreshed_is_refused_and_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "catalog-info.yaml").write_text(component("alpha"))
+    with engine.connect() as replica, refresh_transaction(replica, "local") as held:
+        assert held
+        with pytest.raises(IngestError, match="'local' is being refreshed right now"):
+            ingest(engine, [str(tmp_path)], source="local", workers=0)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(ENTITIES)).scalar_one() == 0
