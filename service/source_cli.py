@@ -21,6 +21,12 @@ def add_commands(commands: Any) -> None:
     refresh.add_argument("names", nargs="*", metavar="NAME", help="a source's name in stairway.yaml")
     refresh.set_defaults(run=_refresh)
     sources = commands.add_parser("sources", help="list the configured sources and how their refreshes went")
+    sources.add_argument(
+        "--forget",
+        metavar="NAME",
+        default=None,
+        help="remove everything a source that is no longer configured left in the catalogue",
+    )
     sources.set_defaults(run=_sources)
 
 
@@ -74,20 +80,27 @@ async def _refresh_all(engine: Any, config: Config, names: list[str], evaluation
 
 def _sources(args: argparse.Namespace) -> int:
     from catalog.database import create_engine, migrate
-    from catalog.sources.status import source_states
+    from catalog.sources.status import source_states, unconfigured_sources
     from catalog.tables import utc_now
     from service.config import command_config
 
     config = command_config(args.config)
     if config is None:
         return 2
+    if args.forget is not None:
+        return _forget(config, args.forget)
     engine = create_engine()
     try:
         migrate(engine)
         with engine.connect() as connection:
             states = source_states(connection, config.sources, utc_now())
+            others = unconfigured_sources(connection, config.sources)
     finally:
         engine.dispose()
+    for name, count in others.items():
+        print(
+            f"not configured: {name} holds {count} entities (stairway ingest --source, or taken out of stairway.yaml)"
+        )
     if not states:
         print("no sources are configured (the sources section of stairway.yaml)")
         return 0
@@ -106,6 +119,29 @@ def _sources(args: argparse.Namespace) -> int:
     ]
     headings = ["SOURCE", "TYPE", "STATUS", "LAST ATTEMPT", "LAST SUCCESS", "ENTITIES", "NEXT RUN", "LAST ERROR"]
     print("\n".join(format_table([headings, *rows], free_last=True)))
+    return 0
+
+
+def _forget(config: Config, name: str) -> int:
+    from catalog.database import create_engine, migrate
+    from catalog.sources.refresh import SourceError, forget_source
+    from service.scorecard_cli import evaluate_catalogue
+
+    if config.source(name) is not None:
+        print(f"stairway: {name!r} is configured; take it out of stairway.yaml first", file=sys.stderr)
+        return 2
+    engine = create_engine()
+    try:
+        migrate(engine)
+        summary = forget_source(engine, name)
+        print(f"forgot {name}: {summary.removed} entities removed")
+        if summary.removed:
+            print(f"evaluated: {evaluate_catalogue(engine, config)}")
+    except SourceError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 

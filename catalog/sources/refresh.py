@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from catalog.ingest import IngestError, read_files, refresh_statistics, starting_points
@@ -35,7 +36,7 @@ from catalog.sources.response_cache import ResponseCache
 from catalog.sources.status import FAILED, OK, SKIPPED, record_failure, record_start, record_success
 from catalog.sources.upstream import RequestCounts, Sleep, Upstream, UpstreamError
 from catalog.store import CatalogWriter, WriteSummary
-from catalog.tables import utc_now
+from catalog.tables import HTTP_CACHE, PROCESSING_ERRORS, SOURCE_STATUS, utc_now
 from catalog.workers import WorkerPool
 
 log = logging.getLogger("stairway.sources")
@@ -165,6 +166,19 @@ def refresh_source(
         assert outcome.error is not None
         record_failure(engine, source, now, outcome.error)
     return outcome
+
+
+def forget_source(engine: Engine, name: str, now: datetime | None = None) -> WriteSummary:
+    """Remove all a source left in the catalogue (entities, files, errors, status, ETags), as a refresh
+    that finds nothing would, for a source taken out of the configuration."""
+    with engine.connect() as connection, refresh_transaction(connection, name) as held:
+        if not held:
+            raise SourceError(f"the source {name!r} is being refreshed right now; try again")
+        summary = CatalogWriter(connection, name, now or utc_now()).finish()
+        for table in (PROCESSING_ERRORS, HTTP_CACHE):
+            connection.execute(sa.delete(table).where(table.c.source == name))
+        connection.execute(sa.delete(SOURCE_STATUS).where(SOURCE_STATUS.c.name == name))
+    return summary
 
 
 def _authorise(upstream: Upstream, source: Source) -> None:

@@ -62,6 +62,14 @@ def _upsert(connection: Connection, source: Source, values: dict[str, object]) -
         connection.execute(sa.insert(SOURCE_STATUS).values(name=source.name, type=source.type, **values))
 
 
+def unconfigured_sources(connection: Connection, sources: tuple[Source, ...]) -> dict[str, int]:
+    """Sources that hold entities but are not configured (taken out of stairway.yaml, or written by
+    `stairway ingest`), with how many each holds."""
+    configured = {source.name for source in sources}
+    query = sa.select(ENTITIES.c.source, sa.func.count()).group_by(ENTITIES.c.source).order_by(ENTITIES.c.source)
+    return {name: count for name, count in connection.execute(query) if name not in configured}
+
+
 def source_states(connection: Connection, sources: tuple[Source, ...], now: datetime) -> list[SourceState]:
     """Every configured source, in configuration order, with what its refreshes did."""
     stored = {row.name: row for row in connection.execute(sa.select(SOURCE_STATUS))}

@@ -459,3 +459,23 @@ def test_refresh_and_sources_commands(
     assert table[2].split()[:3] == ["portal", "backstage", "failed"] and "on demand" in table[2]
     assert main(["--config", str(config), "refresh", "nope"]) == 2
     assert "no source named 'nope'" in capsys.readouterr().err
+
+
+def test_a_source_no_longer_configured_is_shown_and_can_be_forgotten(
+    cli: Path, engine: Engine, folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = cli / "stairway.yaml"
+    config.write_text(f"sources:\n  - {{name: local-files, type: file, paths: [{folder}]}}\n")
+    write(tmp_path / "old" / "catalog-info.yaml", component("old-thing"))
+    assert main(["ingest", "--source", "retired", str(tmp_path / "old")]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "sources"]) == 0
+    assert "not configured: retired holds 1 entities" in capsys.readouterr().out
+    assert main(["--config", str(config), "sources", "--forget", "local-files"]) == 2
+    assert "is configured; take it out of stairway.yaml first" in capsys.readouterr().err
+    assert main(["--config", str(config), "sources", "--forget", "retired"]) == 0
+    assert "forgot retired: 1 entities removed" in capsys.readouterr().out
+    assert refs(engine, "retired") == []
+    with engine.connect() as connection:
+        left = connection.execute(sa.text("SELECT count(*) FROM source_files WHERE source = 'retired'")).scalar_one()
+    assert left == 0
