@@ -22,7 +22,7 @@ from catalog.processing import LOCATION, UNREADABLE_FILE, WARNING, FileResult, P
 from catalog.sources.definitions import GitHubSource
 from catalog.sources.refresh import RefreshContext
 from catalog.sources.remote import RemoteFiles, read_remote
-from catalog.sources.upstream import UpstreamError
+from catalog.sources.upstream import UpstreamError, validator
 
 RAW = {"Accept": "application/vnd.github.raw+json"}  # a file's bytes, not its JSON description
 MAX_PAGES = 10_000  # a Link chain that never ends is an upstream bug; stop rather than spin
@@ -161,7 +161,7 @@ def list_repositories(github: GitHub, context: RefreshContext) -> list[Repositor
             page = orjson.loads(cached)
         else:
             page = {"repos": _repositories(response), "next": response.links.get("next", {}).get("url")}
-            context.cache.remember(url, response.headers.get("etag"), orjson.dumps(page).decode())
+            context.cache.remember(url, validator(response), orjson.dumps(page).decode())
         repositories += [
             Repository(item["name"], item["branch"], tuple(item["topics"]), item["visibility"], item["archived"])
             for item in page["repos"]
@@ -226,7 +226,7 @@ def _catalogue_files(
             assert tree is not None  # an ETag is only sent with a tree cached for this pattern
         else:
             tree = _matching(answer, path, matches)
-            cache.remember(url, answer.headers.get("etag"), orjson.dumps(tree).decode())
+            cache.remember(url, validator(answer), orjson.dumps(tree).decode())
         roots += [github.blob_url(repo.name, github.branch(repo), file) for file in tree["paths"]]
         if tree["truncated"]:
             message = f"The tree of {where} is too large for GitHub to list whole; some of its files were not read"

@@ -21,7 +21,7 @@ from catalog.processing import (
     process_bytes,
 )
 from catalog.sources.refresh import RefreshContext
-from catalog.sources.upstream import RefreshTimeout, UpstreamError
+from catalog.sources.upstream import RefreshTimeout, UpstreamError, validator
 from catalog.substitutions import SubstitutionError, TargetReader
 
 OPTIONAL = "optional:"  # marks a target of a `presence: optional` Location: its absence is no error
@@ -182,7 +182,7 @@ def _apply(
             writer.apply(FileResult(url, "", problems=[Problem(f"{url}: no such file (404)", LOCATION)]))
         context.cache.remember(url, None)
         return []
-    context.cache.remember(url, answer.headers.get("etag"))
+    context.cache.remember(url, validator(answer))
     data = answer.content
     reading = context.reading
     known = writer.known_hash(url)

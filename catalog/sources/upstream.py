@@ -22,6 +22,7 @@ BACKOFF = 0.5  # seconds before the first retry; doubled each time
 MAX_BACKOFF = 8.0
 MAX_WAIT = 60.0  # the longest a rate limit is waited out; a longer one fails the refresh instead
 CONCURRENCY = 8  # requests in flight at once for one source
+LAST_MODIFIED = "last-modified:"  # marks a stored validator that is a Last-Modified date, not an ETag
 
 T = TypeVar("T")
 QueryParams = httpx.QueryParams
@@ -77,12 +78,14 @@ class Upstream:
         accept_404: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """GET with retries. A 304 (with `etag` sent) and, with `accept_404`, a 404 are answers too;
-        any other failure raises UpstreamError."""
+        """GET with retries; `etag` is what `validator` kept of the last answer. A 304 (to a conditional
+        request) and, with `accept_404`, a 404 are answers too; any other failure raises UpstreamError."""
         headers = {**self.headers, **(headers or {})}
         if self.auth and urlsplit(url).netloc.lower() == self.auth_host:
             headers.update(self.auth)
-        if etag:
+        if etag and etag.startswith(LAST_MODIFIED):
+            headers["If-Modified-Since"] = etag.removeprefix(LAST_MODIFIED)
+        elif etag:
             headers["If-None-Match"] = etag
         attempt = 0
         while True:
@@ -210,6 +213,16 @@ class Upstream:
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         assert self.loop is not None, "the blocking face needs the client's event loop"
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+
+
+def validator(response: httpx.Response) -> str | None:
+    """What to ask with next time so that an unchanged answer is a 304: its ETag, else its Last-Modified
+    (kept marked as such: plain file servers send no ETag)."""
+    etag = response.headers.get("etag")
+    if etag:
+        return etag
+    modified = response.headers.get("last-modified")
+    return LAST_MODIFIED + modified if modified else None
 
 
 def _backoff(attempt: int) -> float:

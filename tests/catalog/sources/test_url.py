@@ -4,6 +4,7 @@ with strong ETags, answers If-None-Match with 304, and can be told to fail, vani
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import hashlib
 import json
 import socket
@@ -56,6 +57,7 @@ class Site:
         self.hits: list[Hit] = []
         self.forced: dict[str, int] = {}  # path -> status answered instead of the file
         self.hanging: set[str] = set()  # paths whose answer waits for `release`
+        self.etags = True  # else Last-Modified dates only, as a plain file server sends
         self.release = threading.Event()
         self._lock = threading.Lock()
 
@@ -116,6 +118,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(status, b"" if status == 304 else f"forced {status}".encode())
             return
         content = file.read_bytes()
+        if not site.etags:
+            self._by_date(site, path, file, content, authorization, host)
+            return
         etag = etag_of(content)
         if asked == etag:
             site.record(Hit(path, asked, 304, authorization, host))
@@ -125,6 +130,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         site.record(Hit(path, asked, 200, authorization, host))
         self._answer(200, content, etag)
+
+    def _by_date(
+        self, site: Site, path: str, file: Path, content: bytes, authorization: str | None, host: str | None
+    ) -> None:
+        modified = email.utils.formatdate(int(file.stat().st_mtime), usegmt=True)
+        asked = self.headers.get("If-Modified-Since")
+        if asked == modified:
+            site.record(Hit(path, asked, 304, authorization, host))
+            self.send_response(304)
+            self.end_headers()
+            return
+        site.record(Hit(path, asked, 200, authorization, host))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(content)))
+        self.send_header("Last-Modified", modified)
+        self.end_headers()
+        self.wfile.write(content)
 
     def _answer(self, status: int, body: bytes, etag: str | None = None) -> None:
         self.send_response(status)
@@ -426,6 +448,18 @@ def test_nothing_changed_costs_one_304_per_file_and_no_catalogue_writes(
     # then "ok" with this run's counts. No entity, file, error or ETag row changes.
     assert statements.writes_except("source_status") == []
     assert statements.writes() == ["UPDATE", "UPDATE"]
+
+
+def test_a_server_without_etags_is_asked_by_date(engine: Engine, refresh: Refresh, site: Site) -> None:
+    site.etags = False
+    site.write("all.yaml", location("root", "./ok.yaml"))
+    site.write("ok.yaml", component("ok"))
+    source = source_for(site)
+    assert refresh(source).summary.added == 2
+    site.forget()
+    outcome = refresh(source)
+    assert outcome.status == OK and outcome.counts.not_modified == 2 and outcome.summary.unchanged == 2
+    assert all(hit.if_none_match and hit.status == 304 for hit in site.requests())  # If-Modified-Since sent
 
 
 def test_a_changed_file_alone_is_read_again(engine: Engine, refresh: Refresh, tree: Site) -> None:
