@@ -203,6 +203,7 @@ def test_a_rate_limit_is_waited_out_and_one_too_long_fails_without_blind_retries
 def test_a_refused_token_is_not_retried_and_names_its_variable(
     engine: Engine, refresh: Refresh, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    loaded(refresh)
     monkeypatch.setenv("PORTAL_TOKEN", "wrong")
     source = BackstageSource(name="portal", base_url=BASE, token_env="PORTAL_TOKEN")
     with respx.mock() as router:
@@ -213,23 +214,46 @@ def test_a_refused_token_is_not_retried_and_names_its_variable(
     assert outcome.status == FAILED and route.call_count == 1
     assert "401" in (outcome.error or "") and "$PORTAL_TOKEN" in (outcome.error or "")
     assert route.calls.last.request.headers["authorization"] == "Bearer wrong"
+    assert refs(engine) == ["component:default/a"]  # the catalogue is unharmed
 
 
 def test_a_token_variable_that_is_not_set_fails_before_any_request(
-    refresh: Refresh, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, refresh: Refresh, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    loaded(refresh)
     monkeypatch.delenv("PORTAL_TOKEN", raising=False)
     with respx.mock(assert_all_called=False) as router:
         route = router.get(BY_QUERY)
         outcome = refresh(BackstageSource(name="portal", base_url=BASE, token_env="PORTAL_TOKEN"))
     assert outcome.status == FAILED and "PORTAL_TOKEN" in (outcome.error or "") and route.call_count == 0
+    assert refs(engine) == ["component:default/a"]
 
 
-def test_an_answer_that_is_not_a_catalogue_fails_the_refresh(refresh: Refresh) -> None:
+def loaded(refresh: Refresh) -> None:
+    """The source holds component:default/a, read the last time the upstream answered."""
+    with respx.mock() as router:
+        serve(router, [component("a")])
+        assert refresh(SOURCE).summary.added == 1
+
+
+def test_an_answer_that_is_not_a_catalogue_fails_the_refresh(engine: Engine, refresh: Refresh) -> None:
+    loaded(refresh)
     with respx.mock() as router:
         router.get(BY_QUERY).mock(return_value=httpx.Response(200, text="<html>login</html>"))
         outcome = refresh(SOURCE)
     assert outcome.status == FAILED and "not JSON" in (outcome.error or "")
+    assert refs(engine) == ["component:default/a"]
+
+
+def test_an_upstream_that_does_not_answer_in_time_fails_and_keeps_the_catalogue(
+    engine: Engine, refresh: Refresh, waits: Waits
+) -> None:
+    loaded(refresh)
+    with respx.mock() as router:
+        router.get(BY_QUERY).mock(side_effect=httpx.ReadTimeout("no answer"))
+        outcome = refresh(SOURCE)
+    assert outcome.status == FAILED and "timed out after 4 attempts" in (outcome.error or "")
+    assert waits == [0.5, 1.0, 2.0] and refs(engine) == ["component:default/a"]
 
 
 @pytest.mark.skipif(
