@@ -36,6 +36,7 @@ from catalog.processing import (
 from catalog.tables import ENTITIES, PROCESSING_ERRORS, RELATIONS, SOURCE_FILES, TAGS
 
 BATCH = 1000
+INCREMENTAL_WARNINGS = 5000  # changed refs up to which unresolved-relation warnings are redone piecemeal
 UNREADABLE = (UNREADABLE_FILE, YAML_ERROR)
 
 
@@ -136,6 +137,9 @@ class CatalogWriter:
         self._file_rows: dict[str, tuple[str, str]] = {}  # path -> content hash, targets as JSON
         self._seen_files: set[str] = set()
         self._volatile: set[str] = set()  # files read with placeholders: read again next time
+        # Refs added, rewritten or removed, while few: unresolved-relation warnings are then redone for
+        # them and their neighbours only; None once there are too many to be worth it.
+        self._changed_refs: set[str] | None = set()
         self._existing: dict[str, KnownEntity] = {}
         self._refs_by_location: dict[str, list[str]] = {}
         self._files: dict[str, KnownFile] = {}
@@ -302,6 +306,7 @@ class CatalogWriter:
             pending.replaced.append(entity.ref)
             self.summary.updated += 1
         ref = entity.ref
+        self._note_change(ref)
         pending.relations.extend((ref, relation, target) for relation, target in entity.relations)
         pending.tags.extend((ref, tag.lower()) for tag in entity.tags)
         if len(pending.inserts) + len(pending.updates) >= BATCH:
@@ -372,6 +377,8 @@ class CatalogWriter:
             ref for ref, stored in self._existing.items() if stored.source == self.source and ref not in self._claimed
         ]
         self.summary.removed = len(gone)
+        for ref in gone:
+            self._note_change(ref)
         self._delete_side_rows(gone)
         for chunk in _chunks(gone, 500):
             self.connection.execute(sa.delete(ENTITIES).where(ENTITIES.c.ref.in_(chunk)))
@@ -434,22 +441,41 @@ class CatalogWriter:
                     .values(read_again=_has_errors(problems))
                 )
 
+    def _note_change(self, ref: str) -> None:
+        if self._changed_refs is not None:
+            self._changed_refs.add(ref)
+            if len(self._changed_refs) > INCREMENTAL_WARNINGS:
+                self._changed_refs = None
+
     def _refresh_unresolved_warnings(self) -> None:
-        # The warnings are the whole catalogue's: two sources' refreshes committing side by side on
-        # PostgreSQL would each delete what the other had not committed yet, and both insert.
+        """Redo the unresolved-relation warnings the change may have changed: those of the entities it
+        wrote or removed, and of the entities with relations to them (which it may have resolved or
+        broken); after a large change, the whole catalogue's."""
+        # The warnings span sources: two refreshes committing side by side on PostgreSQL would each
+        # delete what the other had not committed yet, and both insert.
         take_lock(self.connection, "unresolved-relations")
-        self.connection.execute(sa.delete(PROCESSING_ERRORS).where(PROCESSING_ERRORS.c.code == UNRESOLVED_RELATION))
-        self.connection.execute(
-            sa.text(
-                "INSERT INTO processing_errors"
-                " (source, location, line, entity_ref, severity, code, message, created_at)"
-                " SELECT e.source, e.location, e.line, r.source_ref, :severity, :code,"
-                " 'Relation ' || r.type || ' to ' || r.target_ref || ' is unresolved: no such entity in the catalogue',"
-                " :now FROM relations r JOIN entities e ON e.ref = r.source_ref "
-                "WHERE NOT EXISTS (SELECT 1 FROM entities t WHERE t.ref = r.target_ref)"
-            ),
-            {"severity": WARNING, "code": UNRESOLVED_RELATION, "now": self.now},
-        )
+        table = PROCESSING_ERRORS
+        unresolved = table.c.code == UNRESOLVED_RELATION
+        if self._changed_refs is None:
+            self.connection.execute(sa.delete(table).where(unresolved))
+            self.connection.execute(_UNRESOLVED, self._warning_params())
+            return
+        changed = sorted(self._changed_refs)
+        affected = set(changed)
+        for chunk in _chunks(changed, 500):
+            query = sa.select(RELATIONS.c.source_ref).where(RELATIONS.c.target_ref.in_(chunk)).distinct()
+            affected.update(self.connection.execute(query).scalars())
+        for chunk in _chunks(sorted(affected), 500):
+            self.connection.execute(sa.delete(table).where(unresolved, table.c.entity_ref.in_(chunk)))
+            self.connection.execute(
+                sa.text(_UNRESOLVED.text + " AND r.source_ref IN :refs").bindparams(
+                    sa.bindparam("refs", expanding=True)
+                ),
+                {**self._warning_params(), "refs": chunk},
+            )
+
+    def _warning_params(self) -> dict[str, object]:
+        return {"severity": WARNING, "code": UNRESOLVED_RELATION, "now": self.now}
 
     def _count_problems(self) -> tuple[int, int]:
         query = (
@@ -459,6 +485,16 @@ class CatalogWriter:
         )
         counts: dict[str, int] = {severity: count for severity, count in self.connection.execute(query)}
         return counts.get(ERROR, 0), counts.get(WARNING, 0)
+
+
+# Every relation to a ref that no entity has, as a warning of the entity that declares it.
+_UNRESOLVED = sa.text(
+    "INSERT INTO processing_errors (source, location, line, entity_ref, severity, code, message, created_at)"
+    " SELECT e.source, e.location, e.line, r.source_ref, :severity, :code,"
+    " 'Relation ' || r.type || ' to ' || r.target_ref || ' is unresolved: no such entity in the catalogue',"
+    " :now FROM relations r JOIN entities e ON e.ref = r.source_ref"
+    " WHERE NOT EXISTS (SELECT 1 FROM entities t WHERE t.ref = r.target_ref)"
+)
 
 
 def _storable(text: str | None, limit: int | None = None) -> str | None:

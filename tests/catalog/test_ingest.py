@@ -336,6 +336,46 @@ def test_a_relation_to_a_missing_entity_is_kept_and_warned_until_it_appears(engi
     assert problems(engine, "warning") == []
 
 
+def test_unresolved_warnings_follow_entities_of_other_sources_and_no_others_are_rewritten(
+    engine: Engine, tmp_path: Path
+) -> None:
+    def warnings() -> set[tuple[object, ...]]:
+        return set(
+            rows(engine, "SELECT id, entity_ref, message FROM processing_errors WHERE code = 'unresolved-relation'")
+        )
+
+    for index in range(5):
+        write(tmp_path / "a" / f"svc-{index}.yaml", component(f"svc-{index}", dependsOn=[f"resource:db-{index}"]))
+    ingest(engine, [str(tmp_path / "a")], source="services", workers=0)
+    before = warnings()  # each service's dependsOn, and its owner team-a, which no source has yet
+    assert len(before) == 10
+    write(
+        tmp_path / "b" / "db.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata:\n  name: db-0\n"
+        "spec:\n  type: database\n  owner: team-a\n",
+    )
+
+    ingest(engine, [str(tmp_path / "b")], source="databases", workers=0)
+
+    after = warnings()
+    resolved = {(ref, message) for _id, ref, message in before if "resource:default/db-0" in str(message)}
+    assert len(resolved) == 1  # resolved by another source's entity
+    own = (
+        "resource:default/db-0",
+        "Relation ownedBy to group:default/team-a is unresolved: no such entity in the catalogue",
+    )
+    assert {(ref, message) for _id, ref, message in after} == {(ref, m) for _id, ref, m in before} - resolved | {own}
+    untouched = {row for row in before if row[1] != "component:default/svc-0"}
+    assert untouched <= after  # the same rows: not deleted and written again
+
+    write(tmp_path / "b" / "db.yaml", GROUP)  # db-0 goes again: svc-0's relation is unresolved again
+    ingest(engine, [str(tmp_path / "b")], source="databases", workers=0)
+    # team-a has come, and db-0 has gone: the owners resolve, svc-0's dependsOn is unresolved again.
+    assert {(ref, message) for _id, ref, message in warnings()} == {
+        (ref, m) for _id, ref, m in before if "team-a" not in str(m)
+    }
+
+
 def test_sources_own_their_entities(engine: Engine, tmp_path: Path) -> None:
     write(tmp_path / "a" / "catalog-info.yaml", GROUP + "---\n" + component("shared"))
     write(tmp_path / "b" / "catalog-info.yaml", component("shared") + "---\n" + component("only-b"))
