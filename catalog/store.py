@@ -332,6 +332,9 @@ class CatalogWriter:
 
     def finish(self) -> WriteSummary:
         """Settle contested refs, remove what this source no longer provides, write errors."""
+        # Processing errors span sources (unresolved-relation warnings): one finish at a time writes
+        # them, so that two refreshes on PostgreSQL neither deadlock on their rows nor both insert.
+        take_lock(self.connection, "processing-errors")
         self._settle_contenders()
         self._flush()
         for index in self._deferred_indexes:
@@ -451,9 +454,6 @@ class CatalogWriter:
         """Redo the unresolved-relation warnings the change may have changed: those of the entities it
         wrote or removed, and of the entities with relations to them (which it may have resolved or
         broken); after a large change, the whole catalogue's."""
-        # The warnings span sources: two refreshes committing side by side on PostgreSQL would each
-        # delete what the other had not committed yet, and both insert.
-        take_lock(self.connection, "unresolved-relations")
         table = PROCESSING_ERRORS
         unresolved = table.c.code == UNRESOLVED_RELATION
         if self._changed_refs is None:
