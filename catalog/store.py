@@ -435,13 +435,13 @@ class CatalogWriter:
             if (
                 path not in self._file_rows
                 and stored_file is not None
-                and stored_file.read_again != _has_errors(problems)
+                and stored_file.read_again != (path in self._volatile or _has_errors(problems))
             ):
                 # Read as unchanged, yet its targets failed to expand: read it again next time.
                 self.connection.execute(
                     sa.update(SOURCE_FILES)
                     .where(SOURCE_FILES.c.source == self.source, SOURCE_FILES.c.path == path)
-                    .values(read_again=_has_errors(problems))
+                    .values(read_again=path in self._volatile or _has_errors(problems))
                 )
 
     def _note_change(self, ref: str) -> None:

@@ -206,7 +206,13 @@ class Upstream:
                     return error
 
         async def every() -> list[httpx.Response | UpstreamError]:
-            return list(await asyncio.gather(*(one(url, etag) for url, etag in requests)))
+            tasks = [asyncio.ensure_future(one(url, etag)) for url, etag in requests]
+            try:
+                return list(await asyncio.gather(*tasks))
+            except BaseException:
+                for task in tasks:  # the refresh stops: no more requests go out
+                    task.cancel()
+                raise
 
         return self._run(every())
 
