@@ -11,7 +11,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+from catalog.locks import take_lock
 
 DEFAULT_DATABASE_URL = "sqlite:///stairway.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -85,10 +89,29 @@ def bulk_load_journal(connection: sa.Connection) -> Iterator[None]:
         cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database's schema up to the newest migration."""
+def alembic_config() -> Config:
+    """Alembic's configuration for Stairway's migrations (the connection is handed over in `attributes`)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the database's schema up to the newest migration; the revisions before and after.
+
+    The whole upgrade is one transaction. On PostgreSQL it first takes an advisory lock, so that
+    replicas starting together (or `stairway migrate` beside a starting server) take turns: the
+    first upgrades, the others wait and then find nothing to do.
+    """
+    config = alembic_config()
     with engine.begin() as connection:
+        take_lock(connection, "migrate")
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        return before, MigrationContext.configure(connection).get_current_revision()
+
+
+def newest_revision() -> str | None:
+    """The revision `migrate` brings a database to."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

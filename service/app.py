@@ -1,4 +1,4 @@
-"""The FastAPI application: GraphQL at /graphql, health at /healthz and /readyz."""
+"""The FastAPI application: GraphQL at /graphql, health at /healthz and /readyz, metrics at /metrics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import httpx
 import orjson
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 from strawberry.fastapi import GraphQLRouter
 
@@ -21,12 +22,14 @@ from catalog.database import create_engine, migrate
 from catalog.tables import utc_now
 from scorecards.definitions import Scorecard, load_scorecards
 from scorecards.facts import FactError, Submission
-from scorecards.results import take_facts
 from service.graphql.context import RequestContext
 from service.graphql.schema import build_schema
+from service.metrics import exposition, take_counted_facts
 from service.refresher import Refresher
 from service.request_body import BodyTooLarge, read_body
+from service.request_observer import ObserveRequests
 from service.rest_errors import problem
+from service.rest_models import FactReceipt, FactSubmission, Health, Unready, json_body, problems
 from service.scorecard_cli import evaluate_catalogue
 from service.settings import Settings
 from service.webhooks import add_webhook_routes
@@ -72,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
                 engine.dispose()
 
     app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(ObserveRequests)
 
     async def context(request: Request, engine: EngineDep) -> RequestContext:
         return RequestContext(engine, request.app.state.scorecards, settings.config, request.app.state.refresher)
@@ -79,14 +83,19 @@ def create_app(settings: Settings) -> FastAPI:
     graphql = GraphQLRouter(
         build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None
     )
-    app.include_router(graphql, prefix="/graphql")
+    app.include_router(graphql, prefix="/graphql", include_in_schema=False)  # its schema: service/schema.graphql
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=Health)
     def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Unready, "description": "The database does not answer."}},
+    )
     def readyz(engine: EngineDep) -> JSONResponse:
         """The database answers."""
         try:
@@ -97,7 +106,26 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @app.post("/api/facts", status_code=201, tags=["facts"])
+    @app.get("/metrics", tags=["metrics"], response_class=PlainTextResponse)
+    def metrics(engine: EngineDep) -> Response:
+        """Prometheus metrics: requests, refreshes, evaluations, facts, and the catalogue as stored now."""
+        return Response(exposition(engine), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/api/facts",
+        status_code=201,
+        tags=["facts"],
+        response_model=FactReceipt,
+        responses=problems(
+            {
+                400: "Malformed JSON, or a submission Stairway refuses; `field` names the part at fault.",
+                404: "No such entity in the catalogue.",
+                413: "The body is over the size limit.",
+                415: "The body is not sent as application/json.",
+            }
+        ),
+        openapi_extra=json_body(FactSubmission, "Facts about one entity, from one source."),
+    )
     async def submit_facts(request: Request, engine: EngineDep) -> JSONResponse:
         """Report facts about an entity: `{entityRef, source, facts: {name: value}, observedAt?}`."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -114,7 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         def take() -> Submission:
             with engine.begin() as connection:
-                return take_facts(connection, request.app.state.scorecards, body, now)
+                return take_counted_facts(connection, request.app.state.scorecards, body, now)
 
         try:
             submission = await asyncio.to_thread(take)

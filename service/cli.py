@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
 
     schema_cmd = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema_cmd.set_defaults(run=_schema)
+
+    openapi_cmd = commands.add_parser("openapi", help="print the REST routes' OpenAPI document (YAML)")
+    openapi_cmd.set_defaults(run=_openapi)
+
+    migrate_cmd = commands.add_parser(
+        "migrate", help="bring the database's schema up to date (on PostgreSQL, one replica at a time)"
+    )
+    migrate_cmd.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 when the schema is behind this version"
+    )
+    migrate_cmd.set_defaults(run=_migrate)
     add_scorecard_commands(commands)
     add_adoption_commands(commands)
     add_source_commands(commands)
@@ -144,13 +155,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
-
     import uvicorn
 
     from catalog.database import database_url
     from service.app import create_app
     from service.config import command_config
+    from service.logs import configure_logging, log_format
     from service.settings import Settings, scorecard_folders
 
     config = command_config(args.config)
@@ -163,10 +173,13 @@ def _serve(args: argparse.Namespace) -> int:
         config=config,
         schedule_sources=not args.no_schedule,
     )
-    # Stairway's own records (refreshes, refused definitions) beside uvicorn's, in the same style.
-    logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
-    logging.getLogger("stairway").setLevel(logging.INFO)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    try:
+        chosen = log_format()
+    except ValueError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 2
+    log_config = configure_logging(chosen)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=log_config)
     return 0
 
 
@@ -201,6 +214,33 @@ def _schema(_args: argparse.Namespace) -> int:
     from service.graphql.schema import build_schema
 
     print(build_schema().as_str())
+    return 0
+
+
+def _openapi(_args: argparse.Namespace) -> int:
+    from service.openapi import openapi_yaml
+
+    sys.stdout.write(openapi_yaml())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from alembic.migration import MigrationContext
+
+    from catalog.database import create_engine, migrate, newest_revision
+
+    engine = create_engine()
+    try:
+        if args.check:
+            with engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+            newest = newest_revision()
+            print(f"schema at {current or 'nothing'}; this version needs {newest}")
+            return 0 if current == newest else 1
+        before, after = migrate(engine)
+    finally:
+        engine.dispose()
+    print(f"schema already at {after}" if before == after else f"schema migrated from {before or 'nothing'} to {after}")
     return 0
 
 

@@ -23,6 +23,7 @@ from catalog.sources.status import SourceState, source_states
 from catalog.sources.upstream import Sleep
 from catalog.tables import utc_now
 from service.config import Config
+from service.metrics import record_evaluation, record_refresh
 
 log = logging.getLogger("stairway.sources")
 
@@ -141,6 +142,7 @@ class Refresher:
         async with self._turns or contextlib.nullcontext():
             outcome = await self._refresh(source, repository)
             (log.warning if outcome.error else log.info)("refresh %s", outcome.line())
+            record_refresh(outcome)
             if outcome.changed and self.on_change is not None:
                 await self._evaluate(source.name, self.on_change)
         return outcome
@@ -149,7 +151,7 @@ class Refresher:
         """Score the changed catalogue again; a failure is logged, and the refresh stands."""
         async with self._evaluating:
             try:
-                log.info("after refreshing %s: %s", name, await asyncio.to_thread(evaluate))
+                log.info("after refreshing %s: %s", name, await asyncio.to_thread(record_evaluation, evaluate))
             except Exception:
                 log.exception(
                     "after refreshing %s, evaluating the scorecards failed; `stairway evaluate` retries", name

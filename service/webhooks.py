@@ -25,6 +25,7 @@ from catalog.tables import SOURCE_FILES
 from service.config import Config
 from service.request_body import BodyTooLarge, read_body
 from service.rest_errors import problem
+from service.rest_models import WebhookAnswer, problems
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024  # GitHub caps a delivery's payload at 25 MB
 LISTED_COMMITS = 20  # the most commits a push event lists
@@ -156,7 +157,38 @@ def _repository_key(url: str) -> str:
 def add_webhook_routes(app: FastAPI, config: Config) -> None:
     """Register `POST /webhooks/github`."""
 
-    @app.post("/webhooks/github", status_code=202, tags=["webhooks"])
+    @app.post(
+        "/webhooks/github",
+        status_code=202,
+        tags=["webhooks"],
+        response_model=WebhookAnswer,
+        responses={
+            200: {"model": WebhookAnswer, "description": "A ping, or an event that refreshes nothing."},
+            **problems(
+                {
+                    400: "A push whose body is not JSON or names no repository.",
+                    401: "The X-Hub-Signature-256 header is missing or does not match the body.",
+                    404: "No GitHub webhook is configured.",
+                    413: "The body is over the size limit.",
+                    503: "The webhook's secret is not set in the environment.",
+                }
+            ),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A GitHub webhook delivery (push and ping are read), signed with the shared secret.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "parameters": [
+                {"name": name, "in": "header", "required": required, "schema": {"type": "string"}, "description": text}
+                for name, required, text in (
+                    ("X-Hub-Signature-256", True, "sha256=HEX: HMAC-SHA256 of the body under the shared secret."),
+                    ("X-GitHub-Event", True, "The event: push, ping, ..."),
+                )
+            ],
+        },
+    )
     async def github_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
         """A GitHub webhook delivery: `push` refreshes what it changed, `ping` answers, others are ignored."""
         env = config.github_webhook_secret_env

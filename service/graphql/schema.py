@@ -26,6 +26,7 @@ from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
 from service.graphql.source_types import SourceMutation, SourceQuery
 from service.graphql.types import Entity, PageInfo, ProcessingError
+from service.metrics import GraphQLMetrics, take_counted_facts
 
 ENTITY_CURSOR = "entity"
 ERROR_CURSOR = "error"
@@ -320,7 +321,7 @@ class Mutation:
 def record_and_score(connection: Connection, context: RequestContext, body: dict[str, object]) -> FactReceipt:
     """Take a fact submission and re-evaluate the entity's scorecards."""
     try:
-        submission = results.take_facts(connection, context.scorecards, body, context.now)
+        submission = take_counted_facts(connection, context.scorecards, body, context.now)
     except facts.FactError as error:
         raise _refusal(error.message, error.field, error.status) from None
     return FactReceipt(
@@ -345,6 +346,7 @@ def build_schema(
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
         extensions=[
+            GraphQLMetrics,  # first: it times and counts what the others refuse too
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=2000),

@@ -9,10 +9,9 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from catalog.database import MIGRATIONS, migrate
+from catalog.database import alembic_config, migrate
 from catalog.ingest import ingest
 from catalog.processing import ANNOTATION, WARNING, FileTask, process_file
 from catalog.provenance import read_provenance
@@ -142,8 +141,7 @@ def test_ingest_stores_provenance_and_rereads_it_when_the_annotation_keys_change
 
 
 def test_migration_0003_reads_the_provenance_of_entities_stored_before_it(engine: Engine) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0002")  # the schema as a database made before 0003 has it

@@ -1,4 +1,4 @@
-"""The `stairway` command, run in-process (and once as a real process): ingest, errors, schema."""
+"""The `stairway` command, run in-process (and once as a real process): ingest, errors, schema, migrate."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 
+from catalog.database import alembic_config, create_engine, newest_revision
 from service.cli import main
 from service.graphql.schema import build_schema
 from tests.conftest import EXAMPLES, REPO
@@ -173,3 +175,23 @@ def test_the_module_runs_as_a_program(tmp_path: Path) -> None:
     assert summary["added"] > 0 and summary["errors"] == 0
     assert (tmp_path / "cli.db").exists()
     assert not (tmp_path / "stairway.db").exists()
+
+
+def test_migrate_brings_the_schema_up_to_date_once(
+    cli: Path, database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = newest_revision()
+    engine = create_engine(database)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")  # as an install of an older Stairway left it
+    engine.dispose()
+    assert main(["migrate", "--check"]) == 1
+    assert capsys.readouterr().out == f"schema at 0002; this version needs {head}\n"
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out == f"schema migrated from 0002 to {head}\n"
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out == f"schema already at {head}\n"
+    assert main(["migrate", "--check"]) == 0
+    assert capsys.readouterr().out == f"schema at {head}; this version needs {head}\n"

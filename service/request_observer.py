@@ -1,0 +1,86 @@
+"""Every HTTP request gets an id, a log line and a place in the metrics.
+
+The id is the caller's `X-Request-ID` when it is a sane token (a proxy's or a portal's, so one
+request can be followed across services), else a new one; it is sent back in `X-Request-ID` and
+carried by every log record made while the request is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logs import request_id
+from service.metrics import HTTP_REQUESTS, HTTP_SECONDS
+
+log = logging.getLogger("stairway.requests")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+QUIET_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: counted, logged only at debug
+
+
+class ObserveRequests:
+    """ASGI middleware: request id, one access record per request, request counts and latency."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        current = given if given is not None and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(current)
+        started = time.perf_counter()
+        status = 500  # what the client gets when the app fails before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", current.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route(scope)
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
+            path = scope["path"]
+            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+            log.log(
+                level,
+                "%s %s %d %.1f ms",
+                scope["method"],
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "durationMs": round(seconds * 1000, 1),
+                },
+            )
+            request_id.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _route(scope: Scope) -> str:
+    """The matched route's template (`/graphql`, not the query string or ids): bounded label values."""
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
