@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export STAIRWAY_DATABASE_URL ?= sqlite:///stairway.db
 export STAIRWAY_CONFIG ?= examples/stairway.yaml
 
-.PHONY: install run test lint schema bench clean
+.PHONY: install run test lint schema openapi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,15 @@ test: lint
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check catalog scorecards service tests bench
-	$(BIN)/ruff format --check catalog scorecards service tests bench
+	$(BIN)/ruff check catalog scorecards service tests bench helm
+	$(BIN)/ruff format --check catalog scorecards service tests bench helm
 	$(BIN)/mypy catalog scorecards service
 
 schema: install
 	$(BIN)/stairway schema > service/schema.graphql
+
+openapi: install
+	$(BIN)/stairway openapi > openapi/openapi.yaml
 
 bench: install
 	$(BIN)/python bench/ingest.py 50000
