@@ -118,8 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
         response_model=FactReceipt,
         responses=problems(
             {
-                400: "Malformed JSON, or a submission Stairway refuses; `field` names the part at fault.",
+                400: "The body is not JSON.",
                 404: "No such entity in the catalogue.",
+                422: "A submission Stairway refuses (a bad ref, source, fact name or time); `field` names the part.",
                 413: "The body is over the size limit.",
                 415: "The body is not sent as application/json.",
             }
