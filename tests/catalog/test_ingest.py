@@ -106,6 +106,23 @@ def test_a_change_to_a_placeholder_file_alone_is_seen(engine: Engine, tmp_path: 
     assert orjson.loads(str(body))["metadata"]["description"] == "Moves money, fast."
 
 
+def test_a_placeholder_file_that_appears_and_then_changes_is_seen_each_time(engine: Engine, tmp_path: Path) -> None:
+    descriptor = component("ledger").replace(
+        "  description: the ledger service\n", "  description: {$text: ./about.txt}\n"
+    )
+    path = str(write(tmp_path / "catalog-info.yaml", descriptor))
+    assert ingest(engine, [path], workers=0).errors == 1  # about.txt is missing
+    write(tmp_path / "about.txt", "Moves money.")
+    assert ingest(engine, [path], workers=0).errors == 0  # only its problems changed: it stays one to read again
+    write(tmp_path / "about.txt", "Moves money, fast.")
+
+    summary = ingest(engine, [path], workers=0)
+
+    assert summary.updated == 1
+    (body,) = rows(engine, "SELECT body FROM entities WHERE ref = 'component:default/ledger'")[0]
+    assert orjson.loads(str(body))["metadata"]["description"] == "Moves money, fast."
+
+
 def test_a_changed_entity_is_updated_and_keeps_its_first_seen_time(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

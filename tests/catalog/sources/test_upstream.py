@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from catalog.sources.upstream import MAX_WAIT, Upstream, UpstreamError
+from catalog.sources.upstream import CONCURRENCY, MAX_WAIT, Upstream, UpstreamError
 from tests.catalog.sources.conftest import Waits
 
 URL = "https://api.example.test/things"
@@ -111,3 +111,33 @@ def test_a_404_can_be_an_answer_and_an_etag_is_sent_as_if_none_match(waits: Wait
         route = router.get(URL).mock(side_effect=[httpx.Response(404), httpx.Response(304)])
         assert asyncio.run(main()) == (404, 304, 1)
     assert route.calls.last.request.headers["If-None-Match"] == '"v1"'
+
+
+def test_a_long_rate_limit_stops_the_requests_still_queued(waits: Waits) -> None:
+    urls = [f"{URL}/{number}" for number in range(100)]
+    asked: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        await asyncio.sleep(0)  # the network: the answer comes in a later turn of the loop, not at once
+        if request.url.path.endswith("/0"):
+            return httpx.Response(429, headers={"Retry-After": str(int(MAX_WAIT) + 600)})
+        return httpx.Response(200)
+
+    async def main() -> UpstreamError | None:
+        async with httpx.AsyncClient() as client:
+            upstream = Upstream(client, sleep=waits, clock=lambda: NOW, loop=asyncio.get_running_loop())
+            try:
+                await asyncio.to_thread(upstream.fetch_all, [(url, None) for url in urls])
+            except UpstreamError as error:
+                # Let whatever is still scheduled run to its end before counting what went out.
+                others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+                await asyncio.gather(*others, return_exceptions=True)
+                return error
+        return None
+
+    with respx.mock() as router:
+        router.get(url__startswith=URL).mock(side_effect=answer)
+        error = asyncio.run(main())
+    assert error is not None and error.rate_limited
+    assert len(asked) <= 2 * CONCURRENCY  # the first requests in flight, not the 100 queued
