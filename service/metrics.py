@@ -7,6 +7,7 @@ status) are read from the database at scrape time, so every replica reports the 
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,8 @@ from catalog.tables import ENTITIES, PROCESSING_ERRORS, SOURCE_STATUS
 from scorecards.definitions import Scorecard
 from scorecards.facts import FactError, Submission
 from scorecards.results import take_facts
+
+log = logging.getLogger("stairway.metrics")
 
 # Seconds: GraphQL answers in milliseconds, refreshes and evaluations take up to minutes.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -185,6 +188,24 @@ class CatalogueCollector(Collector):
         failing = GaugeMetricFamily(
             "stairway_source_failing", "1 when a source's last refresh failed, else 0", labels=["source"]
         )
+        up = GaugeMetricFamily("stairway_database_up", "1 when the database answered this scrape, else 0")
+        try:
+            self._read(entities, errors, last_success, failing)
+        except sa.exc.SQLAlchemyError as failure:
+            log.warning("metrics: the database did not answer: %s", failure)
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
+        yield from (up, entities, errors, last_success, failing)
+
+    def _read(
+        self,
+        entities: GaugeMetricFamily,
+        errors: GaugeMetricFamily,
+        last_success: GaugeMetricFamily,
+        failing: GaugeMetricFamily,
+    ) -> None:
         entity, error, status = ENTITIES.c, PROCESSING_ERRORS.c, SOURCE_STATUS.c
         with self.engine.connect() as connection:
             for kind, count in connection.execute(
@@ -202,7 +223,6 @@ class CatalogueCollector(Collector):
                 failing.add_metric([name], 1.0 if state == "failed" else 0.0)
                 if success_at is not None:
                     last_success.add_metric([name], to_utc(success_at).timestamp())
-        yield from (entities, errors, last_success, failing)
 
 
 def exposition(engine: Engine) -> bytes:

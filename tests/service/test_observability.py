@@ -67,9 +67,21 @@ def catalogue(engine: Engine, tmp_path: Path) -> Engine:
 
 def test_metrics_show_the_catalogue_as_stored(catalogue: Engine, app_client: TestClient) -> None:
     found = samples(app_client)
+    assert found[("stairway_database_up", ())] == 1
     assert found[("stairway_catalog_entities", (("kind", "component"),))] == 2
     assert found[("stairway_catalog_entities", (("kind", "api"),))] == 1
     assert found[("stairway_processing_errors", (("severity", "error"), ("source", "local")))] == 1
+
+
+def test_metrics_are_served_when_the_database_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(database_url="postgresql://stairway@127.0.0.1:9/unreachable", migrate_on_start=False)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 503
+        found = samples(client)
+    assert found[("stairway_database_up", ())] == 0
+    assert not any(name == "stairway_catalog_entities" for name, _labels in found)
+    assert found[("stairway_http_requests_total", (("method", "GET"), ("route", "/readyz"), ("status", "503")))] >= 1
+    assert "metrics: the database did not answer" in caplog.text
 
 
 def test_graphql_operations_are_counted_by_name_and_outcome(app_client: TestClient) -> None:
