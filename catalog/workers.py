@@ -6,11 +6,13 @@ their start-up then overlaps the parent's.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 
 from catalog.locations import DESCRIPTOR_NAME
 from catalog.processing import FileResult, FileTask, process_files, start_worker
@@ -19,11 +21,33 @@ TASK_SIZE = 48  # files per unit of work sent to a worker
 PARALLEL_THRESHOLD = 400  # below this many files to parse, starting workers costs more than it saves
 
 
+CPU_MAX = "/sys/fs/cgroup/cpu.max"  # cgroup v2: "QUOTA PERIOD", or "max PERIOD" without a limit
+
+
+def default_workers(environ: Mapping[str, str] = os.environ, cpu_max: str = CPU_MAX) -> int:
+    """How many parser processes to start: `STAIRWAY_WORKERS` when set, else the CPUs this process may
+    use, by its CPU affinity and, in a container, its CPU limit (a pod on a 64-core node limited to
+    two CPUs gets two workers, not 64 processes under its memory limit)."""
+    configured = environ.get("STAIRWAY_WORKERS", "").strip()
+    if configured:
+        if not configured.isdigit():
+            raise ValueError(f"STAIRWAY_WORKERS must be a whole number of processes, not {configured!r}")
+        return int(configured)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path(cpu_max).read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max":
+        return cpus
+    return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+
+
 class WorkerPool:
     """Runs file batches in worker processes (inline for small rounds); results come in task order."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = os.cpu_count() or 1 if workers is None else workers
+        self.workers = default_workers() if workers is None else workers
         self.executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> WorkerPool:

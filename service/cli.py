@@ -64,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the source these paths make up; its entities no longer found are removed (default: local)",
     )
-    ingest_cmd.add_argument("--workers", type=int, default=None, help="parser processes (default: one per core)")
+    ingest_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parser processes (default: STAIRWAY_WORKERS, else one per CPU this process may use)",
+    )
     ingest_cmd.add_argument(
         "--no-score",
         action="store_true",
@@ -112,7 +117,11 @@ def _ingest(args: argparse.Namespace) -> int:
 
     # On SIGTERM, unwind like Ctrl-C: the transaction rolls back and the workers are told to go.
     signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(143))
-    pool = WorkerPool(args.workers)
+    try:
+        pool = WorkerPool(args.workers)
+    except ValueError as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 2
     if looks_large(args.paths):
         pool.warm_up()  # before the imports below: the workers start while SQLAlchemy loads
 

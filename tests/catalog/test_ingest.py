@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from catalog import ingest as ingest_module
 from catalog import store as store_module
 from catalog.database import create_engine, migrate
 from catalog.ingest import IngestError, ingest
-from catalog.workers import PARALLEL_THRESHOLD
+from catalog.workers import PARALLEL_THRESHOLD, default_workers
 from tests.conftest import EXAMPLES, StatementCounter
 
 
@@ -649,3 +649,28 @@ def test_a_large_ingest_gives_postgresql_fresh_statistics(engine: Engine, tmp_pa
         else:  # SQLite plans stay as tuned: no statistics tables
             tables = connection.execute(sa.text("SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_stat%'"))
             assert tables.all() == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "cpu_max", "expected"),
+    [
+        ({"STAIRWAY_WORKERS": "3"}, "200000 100000", lambda cpus: 3),
+        ({"STAIRWAY_WORKERS": "0"}, "max 100000", lambda cpus: 0),  # parse in the process itself
+        ({}, "150000 100000", lambda cpus: min(cpus, 2)),  # a pod limited to 1.5 CPUs: two workers
+        ({}, "50000 100000", lambda cpus: 1),
+        ({}, "max 100000", lambda cpus: cpus),  # no limit: every CPU the process may run on
+        ({}, None, lambda cpus: cpus),  # no cgroup v2 file: likewise
+    ],
+)
+def test_parser_processes_follow_the_setting_else_the_cpu_limit(
+    tmp_path: Path, environ: dict[str, str], cpu_max: str | None, expected: Callable[[int], int]
+) -> None:
+    limit = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        limit.write_text(cpu_max + "\n", encoding="ascii")
+    assert default_workers(environ, str(limit)) == expected(len(os.sched_getaffinity(0)))
+
+
+def test_a_worker_count_that_is_not_a_number_is_refused_saying_so() -> None:
+    with pytest.raises(ValueError, match="STAIRWAY_WORKERS must be a whole number of processes, not 'many'"):
+        default_workers({"STAIRWAY_WORKERS": "many"})

@@ -154,6 +154,15 @@ def test_json_logs_by_default(render: Render) -> None:
     assert render(POSTGRES).env()["STAIRWAY_LOG_FORMAT"]["value"] == "json"
 
 
+@pytest.mark.parametrize(("workers", "expected"), [("auto", None), (0, "0"), (2, "2"), (6, "6")])
+def test_parser_workers_are_bounded_by_the_chart_not_the_node(
+    render: Render, workers: int | str, expected: str | None
+) -> None:
+    values = POSTGRES if workers == 2 else {**POSTGRES, "parserWorkers": workers}  # 2 is the default
+    env = render(values).env()
+    assert (env["STAIRWAY_WORKERS"]["value"] if "STAIRWAY_WORKERS" in env else None) == expected
+
+
 def test_probes_use_the_health_routes_on_the_named_port(render: Render) -> None:
     server = render(POSTGRES).container("stairway")
     assert server["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]

@@ -98,6 +98,10 @@ and Helm's schema validator would report them without the reason.
 {{- end }}
 - name: STAIRWAY_LOG_FORMAT
   value: {{ .Values.logFormat | quote }}
+{{- if ne (toString .Values.parserWorkers) "auto" }}
+- name: STAIRWAY_WORKERS
+  value: {{ .Values.parserWorkers | int | toString | quote }}
+{{- end }}
 {{- range .Values.secretEnv }}
 - name: {{ .name | quote }}
   valueFrom:
