@@ -80,7 +80,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _route(scope: Scope) -> str:
-    """The matched route's template (`/graphql`, not the query string or ids): bounded label values."""
+    """The matched route's template (not the ids in the path): bounded label values. A route whose own
+    template is empty (GraphQL's, included under its prefix) matched the prefix alone, which is the path."""
     route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if route is None:
+        return "unmatched"
+    return str(getattr(route, "path", None) or scope["path"])

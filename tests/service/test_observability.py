@@ -146,14 +146,17 @@ def test_a_refresh_is_counted_timed_and_its_source_reported(database: str, tmp_p
 
 
 def test_http_requests_are_counted_by_route_not_by_path(app_client: TestClient) -> None:
-    health = {"method": "GET", "route": "/healthz", "status": "200"}
-    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
-    before = value(app_client, "stairway_http_requests_total", **health)
-    lost = value(app_client, "stairway_http_requests_total", **unmatched)
-    app_client.get("/healthz")
-    app_client.get("/no/such/page/12345")
-    assert value(app_client, "stairway_http_requests_total", **health) == before + 1
-    assert value(app_client, "stairway_http_requests_total", **unmatched) == lost + 1
+    requests = {
+        ("GET", "/healthz", "200"): lambda: app_client.get("/healthz"),
+        ("POST", "/graphql", "200"): lambda: app_client.post("/graphql", json={"query": "{ __typename }"}),
+        ("GET", "unmatched", "404"): lambda: app_client.get("/no/such/page/12345"),
+    }
+    labels = {key: dict(zip(("method", "route", "status"), key, strict=True)) for key in requests}
+    before = {key: value(app_client, "stairway_http_requests_total", **labels[key]) for key in requests}
+    for send in requests.values():
+        send()
+    for key, count in before.items():
+        assert value(app_client, "stairway_http_requests_total", **labels[key]) == count + 1, key
 
 
 @pytest.mark.parametrize(
