@@ -38,7 +38,8 @@ def create_engine(url: str | None = None) -> Engine:
         sa.event.listen(engine, "connect", _tune_sqlite)
         sa.event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # A database that does not answer fails a connection in seconds, not after the OS's minutes.
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 def _tune_sqlite(connection: object, _record: object) -> None:
@@ -107,9 +108,46 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
     with engine.begin() as connection:
         take_lock(connection, "migrate")
         before = MigrationContext.configure(connection).get_current_revision()
+        if schema_state(before) == AHEAD:
+            raise SchemaAhead(before)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         return before, MigrationContext.configure(connection).get_current_revision()
+
+
+CURRENT, BEHIND, AHEAD = "current", "behind", "ahead"
+
+
+class SchemaAhead(RuntimeError):
+    """The database was migrated by a newer Stairway than this one."""
+
+    def __init__(self, revision: str | None) -> None:
+        super().__init__(
+            f"the database's schema is at revision {revision}, which this version of Stairway does not know "
+            f"(its newest is {newest_revision()}): a newer version migrated it"
+        )
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at (None: not migrated at all)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_state(revision: str | None) -> str:
+    """CURRENT when `revision` is this version's newest, BEHIND when it is older, AHEAD when this
+    version does not know it (a newer one migrated the database)."""
+    newest = newest_revision()
+    if revision == newest:
+        return CURRENT
+    if revision is None:
+        return BEHIND
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        scripts.get_revision(revision)
+    except Exception:  # alembic raises several kinds for a revision it has no script for
+        return AHEAD
+    return BEHIND
 
 
 def newest_revision() -> str | None:

@@ -147,6 +147,21 @@ class HttpCacheEntry(SQLModel, table=True):
 
 
 # The tables as SQLAlchemy Core sees them, typed, for set-based statements.
+class AuditRecord(SQLModel, table=True):
+    """One change made through the API: who, what, to which target, when, and the state before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False, index=True))
+    actor: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))  # token:NAME, a user's ref, or anyone
+    action: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))  # the mutation, e.g. createExemption
+    target: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # an entity ref, a source's name, ...
+    before: str | None = Field(default=None, sa_column=sa.Column(sa.Text))  # JSON, null when nothing was there
+    after: str | None = Field(default=None, sa_column=sa.Column(sa.Text))  # JSON, null when nothing is left
+    request_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(128)))
+
+
 ENTITIES: sa.Table = Entity.__table__  # type: ignore[attr-defined]
 RELATIONS: sa.Table = EntityRelation.__table__  # type: ignore[attr-defined]
 TAGS: sa.Table = EntityTag.__table__  # type: ignore[attr-defined]
@@ -154,3 +169,4 @@ SOURCE_FILES: sa.Table = SourceFile.__table__  # type: ignore[attr-defined]
 PROCESSING_ERRORS: sa.Table = ProcessingError.__table__  # type: ignore[attr-defined]
 SOURCE_STATUS: sa.Table = SourceStatus.__table__  # type: ignore[attr-defined]
 HTTP_CACHE: sa.Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]
+AUDIT_LOG: sa.Table = AuditRecord.__table__  # type: ignore[attr-defined]

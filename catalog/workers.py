@@ -21,10 +21,10 @@ TASK_SIZE = 48  # files per unit of work sent to a worker
 PARALLEL_THRESHOLD = 400  # below this many files to parse, starting workers costs more than it saves
 
 
-CPU_MAX = "/sys/fs/cgroup/cpu.max"  # cgroup v2: "QUOTA PERIOD", or "max PERIOD" without a limit
+CGROUP = Path("/sys/fs/cgroup")
 
 
-def default_workers(environ: Mapping[str, str] = os.environ, cpu_max: str = CPU_MAX) -> int:
+def default_workers(environ: Mapping[str, str] = os.environ, cgroup: Path = CGROUP) -> int:
     """How many parser processes to start: `STAIRWAY_WORKERS` when set, else the CPUs this process may
     use, by its CPU affinity and, in a container, its CPU limit (a pod on a 64-core node limited to
     two CPUs gets two workers, not 64 processes under its memory limit)."""
@@ -34,13 +34,26 @@ def default_workers(environ: Mapping[str, str] = os.environ, cpu_max: str = CPU_
             raise ValueError(f"STAIRWAY_WORKERS must be a whole number of processes, not {configured!r}")
         return int(configured)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    limit = _cpu_limit(cgroup)
+    return cpus if limit is None else max(1, min(cpus, math.ceil(limit)))
+
+
+def _cpu_limit(cgroup: Path) -> float | None:
+    """The CPUs a container may use, from cgroup v2's cpu.max ("QUOTA PERIOD", or "max PERIOD") or
+    else v1's CFS quota (-1 without a limit); None: no limit."""
     try:
-        quota, period = Path(cpu_max).read_text(encoding="ascii").split()[:2]
+        quota, period = (cgroup / "cpu.max").read_text(encoding="ascii").split()[:2]
     except (OSError, ValueError):
-        return cpus
-    if quota == "max":
-        return cpus
-    return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text(encoding="ascii").strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text(encoding="ascii").strip()
+        except OSError:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no limit
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
 
 
 class WorkerPool:

@@ -16,17 +16,29 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
-from strawberry.fastapi import GraphQLRouter
 
-from catalog.database import create_engine, migrate
+from catalog.database import (
+    AHEAD,
+    BEHIND,
+    SchemaAhead,
+    create_engine,
+    current_revision,
+    migrate,
+    newest_revision,
+    schema_state,
+)
 from catalog.tables import utc_now
 from scorecards.definitions import Scorecard, load_scorecards
 from scorecards.facts import FactError, Submission
+from service.audit import take_audited_facts
+from service.auth_config import FACTS_WRITE
+from service.authentication import NOBODY, Authenticator, AuthError, Caller, forbidden, refuse
 from service.graphql.context import RequestContext
+from service.graphql.http import GraphQLHttpRouter
 from service.graphql.schema import build_schema
-from service.metrics import exposition, take_counted_facts
+from service.metrics import exposition
 from service.refresher import Refresher
-from service.request_body import BodyTooLarge, read_body
+from service.request_body import BodyTooLarge, LimitBodies, read_body
 from service.request_observer import ObserveRequests
 from service.rest_errors import problem
 from service.rest_models import FactReceipt, FactSubmission, Health, Unready, json_body, problems
@@ -46,18 +58,29 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+async def facts_writer(request: Request) -> Caller:
+    """The caller, when it may submit facts; AuthError (401 or 403) otherwise."""
+    caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
+    if not caller.may(FACTS_WRITE):
+        raise forbidden(caller, FACTS_WRITE)
+    return caller
+
+
+FactsWriter = Annotated[Caller, Depends(facts_writer)]
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A Stairway application for these settings; the engine lives as long as the app."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        if settings.migrate_on_start:
-            migrate(engine)
+        prepare_schema(engine, settings.migrate_on_start)
         app.state.engine = engine
         app.state.scorecards = load_live_scorecards(settings.scorecard_folders)
         config = settings.config
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers={"User-Agent": USER_AGENT}) as client:
+            app.state.authenticator = Authenticator(config.auth, client)
             app.state.refresher = Refresher(
                 engine, config, client, on_change=lambda: evaluate_catalogue(engine, config, app.state.scorecards)
             )
@@ -74,14 +97,24 @@ def create_app(settings: Settings) -> FastAPI:
                 await app.state.refresher.stop()
                 engine.dispose()
 
-    app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan)
+    # No Swagger UI or ReDoc pages (they load scripts from a CDN); the document is openapi/openapi.yaml.
+    app = FastAPI(title="Stairway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(LimitBodies, limits={"/graphql": settings.max_body_bytes})
     app.add_middleware(ObserveRequests)
+    app.add_exception_handler(AuthError, refuse)  # type: ignore[arg-type]
 
     async def context(request: Request, engine: EngineDep) -> RequestContext:
-        return RequestContext(engine, request.app.state.scorecards, settings.config, request.app.state.refresher)
+        if request.method == "GET" and "query" not in request.query_params:
+            caller = NOBODY  # the GraphiQL page itself holds no data; its queries send their own token
+        else:
+            caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
+        state = request.app.state
+        return RequestContext(engine, state.scorecards, settings.config, state.refresher, caller=caller)
 
-    graphql = GraphQLRouter(
-        build_schema(), context_getter=context, graphql_ide="graphiql" if settings.graphiql else None
+    graphql = GraphQLHttpRouter(
+        build_schema(introspection=settings.graphiql or settings.config.introspection),
+        context_getter=context,
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
     app.include_router(graphql, prefix="/graphql", include_in_schema=False)  # its schema: service/schema.graphql
 
@@ -119,6 +152,8 @@ def create_app(settings: Settings) -> FastAPI:
         responses=problems(
             {
                 400: "The body is not JSON.",
+                401: "No bearer token, or one Stairway does not accept (see WWW-Authenticate).",
+                403: "The caller may not submit facts: it needs the facts:write scope.",
                 404: "No such entity in the catalogue.",
                 422: "A submission Stairway refuses (a bad ref, source, fact name or time); `field` names the part.",
                 413: "The body is over the size limit.",
@@ -127,7 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         openapi_extra=json_body(FactSubmission, "Facts about one entity, from one source."),
     )
-    async def submit_facts(request: Request, engine: EngineDep) -> JSONResponse:
+    async def submit_facts(request: Request, engine: EngineDep, caller: FactsWriter) -> JSONResponse:
         """Report facts about an entity: `{entityRef, source, facts: {name: value}, observedAt?}`."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return problem(415, "send the facts as JSON with Content-Type: application/json")
@@ -143,7 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         def take() -> Submission:
             with engine.begin() as connection:
-                return take_counted_facts(connection, request.app.state.scorecards, body, now)
+                return take_audited_facts(connection, caller, request.app.state.scorecards, body, now)
 
         try:
             submission = await asyncio.to_thread(take)
@@ -159,6 +194,27 @@ def create_app(settings: Settings) -> FastAPI:
 
     add_webhook_routes(app, settings.config)
     return app
+
+
+def prepare_schema(engine: Engine, migrate_on_start: bool) -> None:
+    """Migrate (or, without `migrate_on_start`, check) the schema before serving. A schema a newer
+    Stairway migrated is served with a warning: during a rolling upgrade old replicas keep serving."""
+    try:
+        if migrate_on_start:
+            migrate(engine)
+            return
+        state = schema_state(current_revision(engine))
+        if state == BEHIND:
+            raise RuntimeError(
+                f"the database's schema is at {current_revision(engine) or 'nothing'}, behind this version's "
+                f"{newest_revision()}: run `stairway migrate` first"
+            )
+        if state == AHEAD:
+            raise SchemaAhead(current_revision(engine))
+    except SchemaAhead as ahead:
+        log.warning("%s; serving on it, as a rolling upgrade does", ahead)
+    except sa.exc.OperationalError as error:  # /readyz says so until it answers
+        log.warning("the database does not answer; the schema is not checked: %s", error)
 
 
 def load_live_scorecards(folders: tuple[str, ...]) -> list[Scorecard]:

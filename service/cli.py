@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=8080)
     serve_cmd.add_argument("--graphiql", action="store_true", help="serve the GraphiQL explorer at /graphql")
     serve_cmd.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate the schema on start (`stairway migrate` does; the Helm chart runs it first): "
+        "refuse to start on a schema that is behind",
+    )
+    serve_cmd.add_argument(
         "--no-schedule",
         action="store_true",
         help="do not refresh the configured sources on their schedules (refreshSource and webhooks still do)",
@@ -181,6 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
         scorecard_folders=scorecard_folders(),
         config=config,
         schedule_sources=not args.no_schedule,
+        migrate_on_start=not args.no_migrate,
     )
     try:
         chosen = log_format()
@@ -234,19 +241,18 @@ def _openapi(_args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from alembic.migration import MigrationContext
-
-    from catalog.database import create_engine, migrate, newest_revision
+    from catalog.database import SchemaAhead, create_engine, current_revision, migrate, newest_revision
 
     engine = create_engine()
     try:
         if args.check:
-            with engine.connect() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-            newest = newest_revision()
-            print(f"schema at {current or 'nothing'}; this version needs {newest}")
-            return 0 if current == newest else 1
+            current = current_revision(engine)
+            print(f"schema at {current or 'nothing'}; this version needs {newest_revision()}")
+            return 0 if current == newest_revision() else 1
         before, after = migrate(engine)
+    except SchemaAhead as error:
+        print(f"stairway: {error}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     print(f"schema already at {after}" if before == after else f"schema migrated from {before or 'nothing'} to {after}")

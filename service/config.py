@@ -22,6 +22,7 @@ from catalog.sources.definitions import Source
 from scorecards.adoption import AdoptionSettings
 from scorecards.golden_paths import GoldenPathSettings
 from scorecards.organization import CRITERIA, CRITERION_IDS, PERCENT, MaturitySettings
+from service.auth_config import AuthSettings, parse_auth
 from service.config_values import ConfigError, mapping, strings
 from service.source_config import env_name, parse_sources
 
@@ -48,6 +49,8 @@ class Config:
     sources: tuple[Source, ...] = ()
     cache_dir: str = field(default_factory=default_cache_dir)  # where git sources keep their clones
     github_webhook_secret_env: str | None = None  # the variable holding the GitHub webhook's secret
+    auth: AuthSettings = field(default_factory=AuthSettings)  # who may call, and what each may do
+    introspection: bool = False  # GraphQL schema introspection (graphql.introspection)
 
     def source(self, name: str) -> Source | None:
         """The configured source of that name."""
@@ -91,8 +94,12 @@ def parse_config(document: object) -> Config:
     root = mapping(
         document,
         "top level",
-        ("goldenPaths", "adoption", "organizationMaturity", "sources", "cacheDir", "webhooks"),
+        ("goldenPaths", "adoption", "organizationMaturity", "sources", "cacheDir", "webhooks", "auth", "graphql"),
     )
+    graphql = mapping(root.get("graphql"), "graphql", ("introspection",))
+    introspection = graphql.get("introspection", False)
+    if not isinstance(introspection, bool):
+        raise ConfigError("graphql.introspection must be true or false")
     webhooks = mapping(root.get("webhooks"), "webhooks", ("github",))
     github_hook = mapping(webhooks.get("github"), "webhooks.github", ("secretEnv",))
     cache_dir = root.get("cacheDir")
@@ -117,6 +124,8 @@ def parse_config(document: object) -> Config:
         sources=parse_sources(root.get("sources")),
         cache_dir=cache_dir or default_cache_dir(),
         github_webhook_secret_env=env_name(github_hook.get("secretEnv"), "webhooks.github.secretEnv"),
+        auth=parse_auth(root.get("auth")),
+        introspection=introspection,
     )
 
 

@@ -5,6 +5,7 @@ carries that request's id."""
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import logging.config
 import os
@@ -38,7 +39,12 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses (an integer over 64 bits): the standard library takes it
+            return json.dumps(entry, default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -75,6 +81,8 @@ def configure_logging(chosen: str) -> dict[str, object]:
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": formatter, "stream": "ext://sys.stderr"}
         },
+        # Everything else (SQLAlchemy, asyncio, strawberry) in the same format, warnings and worse.
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
         "loggers": {
             "stairway": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},

@@ -119,7 +119,8 @@ class GraphQLMetrics(SchemaExtension):
             name = context.operation_name
         except Exception:  # the document did not parse: there is no name to read
             name = None
-        labels = (operation_label(name), outcome)
+        # Only operations that ran take a label of their own: names in refused requests cost nothing.
+        labels = (operation_label(name) if outcome != "invalid" or not name else "other", outcome)
         GRAPHQL_REQUESTS.labels(*labels).inc()
         GRAPHQL_SECONDS.labels(*labels).observe(seconds)
 
@@ -145,13 +146,13 @@ def record_refresh(outcome: RefreshOutcome) -> None:
 def record_evaluation(evaluate: Callable[[], str]) -> str:
     """Run a whole evaluation, counted by outcome and timed; returns what it says it did."""
     started = time.perf_counter()
+    outcome = "failed"
     try:
         line = evaluate()
-    except Exception:
-        EVALUATIONS.labels("failed").inc()
-        raise
-    EVALUATIONS.labels("ok").inc()
-    EVALUATION_SECONDS.observe(time.perf_counter() - started)
+        outcome = "ok"
+    finally:
+        EVALUATIONS.labels(outcome).inc()
+        EVALUATION_SECONDS.observe(time.perf_counter() - started)
     return line
 
 

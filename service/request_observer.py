@@ -17,10 +17,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import request_id
 from service.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from service.rest_errors import problem
 
 log = logging.getLogger("stairway.requests")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-QUIET_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: counted, logged only at debug
+QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+)  # probes and scrapes: counted, logged only at debug
 
 
 class ObserveRequests:
@@ -37,39 +41,43 @@ class ObserveRequests:
         current = given if given is not None and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id.set(current)
         started = time.perf_counter()
+        answered: float | None = None  # when the last byte went out (background tasks run after it)
         status = 500  # what the client gets when the app fails before answering
+        began = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered, began
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, began = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", current.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Logged here, with the request's id, rather than by the server after the id is gone.
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if not began:
+                await problem(500, f"internal error; the log has it under request id {current}")(
+                    scope, receive, send_with_id
+                )
         finally:
-            seconds = time.perf_counter() - started
-            route = _route(scope)
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
-            path = scope["path"]
-            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-            log.log(
-                level,
-                "%s %s %d %.1f ms",
-                scope["method"],
-                path,
-                status,
-                seconds * 1000,
-                extra={
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "durationMs": round(seconds * 1000, 1),
-                },
-            )
+            self._record(scope, status, (answered or time.perf_counter()) - started)
             request_id.reset(token)
+
+    @staticmethod
+    def _record(scope: Scope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in METHODS else "other"  # clients may send any word
+        route = _route(scope)
+        HTTP_REQUESTS.labels(method, route, str(status)).inc()
+        HTTP_SECONDS.labels(method, route).observe(seconds)
+        path = scope["path"]
+        level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+        milliseconds = round(seconds * 1000, 1)
+        fields = {"method": method, "path": path, "status": status, "durationMs": milliseconds}
+        log.log(level, "%s %s %d %.1f ms", method, path, status, milliseconds, extra=fields)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

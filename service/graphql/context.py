@@ -16,6 +16,7 @@ from scorecards.adoption import AdoptionPoint, TrendSeries, adoption_trends
 from scorecards.definitions import Scorecard
 from scorecards.evaluate import ScorecardResult
 from scorecards.results import evaluate_entities
+from service.authentication import ANYONE, Caller
 from service.config import Config
 from service.refresher import Refresher
 
@@ -32,9 +33,11 @@ class RequestContext(BaseContext):
         scorecards: Sequence[Scorecard] = (),
         config: Config | None = None,
         refresher: Refresher | None = None,
+        caller: Caller = ANYONE,
     ) -> None:
         super().__init__()
         self.engine = engine
+        self.caller = caller  # who is asking, and what it may do
         self.refresher = refresher
         self.scorecards = scorecards
         self.config = config or Config()
@@ -54,6 +57,11 @@ class RequestContext(BaseContext):
         if scorecard.name not in self._checks:
             self._checks[scorecard.name] = {check.id: Check.of(check) for check in scorecard.checks}
         return self._checks[scorecard.name]
+
+    @property
+    def owners_may_exempt(self) -> bool:
+        """Whether callers may exempt the entities they own without being admin (auth.ownersMayExempt)."""
+        return self.config.auth.owners_may_exempt
 
     def scorecard(self, name: str) -> Scorecard | None:
         """The live definition of that name."""

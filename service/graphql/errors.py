@@ -8,6 +8,8 @@ from strawberry.extensions import MaskErrors
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
 INTERNAL = "INTERNAL"
+FORBIDDEN = "FORBIDDEN"
+UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 def bad_input(message: str, argument: str | None = None, code: str = BAD_USER_INPUT) -> GraphQLError:

@@ -4,29 +4,52 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.engine import Connection
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from catalog import queries
 from catalog.provenance import to_utc
 from catalog.refs import RefError, parse_ref
+from catalog.tables import ENTITIES
 from scorecards import adoption, exemptions, facts, golden_paths, organization, results, rollups
+from scorecards.tables import EXEMPTIONS
+from service.audit import as_record, record_change, take_audited_facts
+from service.graphql.access import RequireScopes, may_change
 from service.graphql.adoption_types import AdoptionGroup, AdoptionReport, GoldenPath, OrganizationMaturity
+from service.graphql.audit_types import AuditQuery
 from service.graphql.context import RequestContext
 from service.graphql.cost import QueryCostLimiter
-from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, MaskUnexpectedErrors, bad_input
+from service.graphql.errors import (
+    BAD_USER_INPUT,
+    FORBIDDEN,
+    NOT_FOUND,
+    MaskUnexpectedErrors,
+    bad_input,
+    is_unexpected,
+)
 from service.graphql.execution import PlainValueExecutionContext
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
 from service.graphql.source_types import SourceMutation, SourceQuery
 from service.graphql.types import Entity, PageInfo, ProcessingError
-from service.metrics import GraphQLMetrics, take_counted_facts
+from service.metrics import GraphQLMetrics
 
 ENTITY_CURSOR = "entity"
 ERROR_CURSOR = "error"
@@ -282,6 +305,7 @@ class Mutation:
         context = info.context
 
         def create(connection: Connection) -> Exemption:
+            _may_change_exemptions_of(connection, context, entity_ref)
             try:
                 made = exemptions.create_exemption(
                     connection,
@@ -292,10 +316,14 @@ class Mutation:
                     reason=reason,
                     expires_at=expires_at,
                     now=context.now,
+                    created_by=context.caller.name,
                 )
             except exemptions.ExemptionError as error:
                 raise _refusal(error.message, error.field, error.status) from None
             results.store_results(connection, context.scorecards, [made.entity_ref], context.now)
+            record_change(
+                connection, context.caller, "createExemption", made.entity_ref, None, as_record(made), context.now
+            )
             return Exemption(stored=made)
 
         return await context.write(create)
@@ -309,19 +337,41 @@ class Mutation:
         context = info.context
 
         def delete(connection: Connection) -> Exemption | None:
-            removed = exemptions.delete_exemption(connection, int(id))
-            if removed is None:
+            found = exemptions.exemptions_where(connection, EXEMPTIONS.c.id == int(id))
+            if not found:
                 return None
+            _may_change_exemptions_of(connection, context, found[0].entity_ref)
+            removed = exemptions.delete_exemption(connection, int(id))
+            assert removed is not None  # found just now, in this transaction
             results.store_results(connection, context.scorecards, [removed.entity_ref], context.now)
+            record_change(
+                connection, context.caller, "deleteExemption", removed.entity_ref, as_record(removed), None, context.now
+            )
             return Exemption(stored=removed)
 
         return await context.write(delete)
 
 
-def record_and_score(connection: Connection, context: RequestContext, body: dict[str, object]) -> FactReceipt:
-    """Take a fact submission and re-evaluate the entity's scorecards."""
+def _may_change_exemptions_of(connection: Connection, context: RequestContext, entity_ref: str) -> None:
+    """FORBIDDEN unless the caller is admin, or (under auth.ownersMayExempt) owns the entity."""
     try:
-        submission = take_counted_facts(connection, context.scorecards, body, context.now)
+        ref = parse_ref(entity_ref).ref
+    except RefError:
+        return  # not a ref: the change itself says what is wrong
+    owner = connection.execute(sa.select(ENTITIES.c.owner_ref).where(ENTITIES.c.ref == ref)).scalar_one_or_none()
+    if not may_change(context.caller, owner, context.owners_may_exempt):
+        owned = f"owned by {owner}" if owner else "without an owner"
+        raise GraphQLError(
+            f"{context.caller.name} may not change the exemptions of {ref} ({owned}): that needs the admin scope "
+            "or ownership of the entity",
+            extensions={"code": FORBIDDEN},
+        )
+
+
+def record_and_score(connection: Connection, context: RequestContext, body: dict[str, object]) -> FactReceipt:
+    """Take a fact submission, re-evaluate the entity's scorecards, and record the change."""
+    try:
+        submission = take_audited_facts(connection, context.caller, context.scorecards, body, context.now)
     except facts.FactError as error:
         raise _refusal(error.message, error.field, error.status) from None
     return FactReceipt(
@@ -336,12 +386,23 @@ def _refusal(message: str, field: str, status: int) -> GraphQLError:
     return bad_input(f"{field}: {message}", field, NOT_FOUND if status == 404 else BAD_USER_INPUT)
 
 
+class StairwaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log what went wrong on our side (with its traceback); a caller's mistakes are its answer, not ours."""
+        for error in errors:
+            if is_unexpected(error):
+                StrawberryLogger.error(error, execution_context)
+
+
 def build_schema(
     execution_context_class: type[StrawberryGraphQLCoreExecutionContext] = PlainValueExecutionContext,
+    introspection: bool = True,
 ) -> strawberry.Schema:
-    """The schema with Stairway's guards against expensive queries."""
-    return strawberry.Schema(
-        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery)),
+    """The schema with Stairway's guards against expensive queries and callers without the scope;
+    without `introspection`, queries of `__schema` and `__type` are refused."""
+    guards: list[Any] = [DisableIntrospection] if not introspection else []
+    return StairwaySchema(
+        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery, AuditQuery)),
         mutation=merge_types("Mutation", (Mutation, SourceMutation)),
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
@@ -350,9 +411,11 @@ def build_schema(
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=2000),
+            *guards,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             QueryCostLimiter,  # after ValidationCache: prices only queries that validated
+            RequireScopes,
             MaskUnexpectedErrors,
         ],
     )

@@ -10,6 +10,7 @@ import strawberry
 
 from catalog.sources.refresh import RefreshOutcome
 from catalog.sources.status import SourceState
+from service.audit import record_change
 from service.graphql.context import RequestContext
 from service.graphql.errors import NOT_FOUND, bad_input
 from service.refresher import Refresher, UnknownSource
@@ -98,19 +99,30 @@ class SourceMutation:
         description="Refresh one source now and wait for it; a failure keeps the source's last good entities."
     )
     async def refresh_source(self, info: strawberry.Info[RequestContext, None], name: str) -> RefreshResult:
-        refresher = _refresher(info.context)
+        context = info.context
+        refresher = _refresher(context)
+        if refresher.config.source(name) is None:
+            raise bad_input(UnknownSource(name, refresher.config).message, "name", NOT_FOUND)
+        before = _summary(await asyncio.to_thread(refresher.states), name)
         try:
             outcome: RefreshOutcome = await refresher.refresh(name)
         except UnknownSource as error:
             raise bad_input(error.message, "name", NOT_FOUND) from None
         states = await asyncio.to_thread(refresher.states)
         state = next(state for state in states if state.name == name)
+        after = {**_summary(states, name), "outcome": outcome.status, "counts": outcome.figures()}
+        await context.write(record_change, context.caller, "refreshSource", name, before, after, context.now)
         return RefreshResult(
             status=RefreshStatus(outcome.status),
             error=outcome.error,
             counts=RefreshCounts.of(outcome.figures()),
             source=Source.of(state),
         )
+
+
+def _summary(states: list[SourceState], name: str) -> dict[str, object]:
+    state = next(state for state in states if state.name == name)
+    return {"status": state.status, "entityCount": state.entity_count}
 
 
 def _refresher(context: RequestContext) -> Refresher:

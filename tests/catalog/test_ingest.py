@@ -652,23 +652,24 @@ def test_a_large_ingest_gives_postgresql_fresh_statistics(engine: Engine, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("environ", "cpu_max", "expected"),
+    ("environ", "files", "expected"),
     [
-        ({"STAIRWAY_WORKERS": "3"}, "200000 100000", lambda cpus: 3),
-        ({"STAIRWAY_WORKERS": "0"}, "max 100000", lambda cpus: 0),  # parse in the process itself
-        ({}, "150000 100000", lambda cpus: min(cpus, 2)),  # a pod limited to 1.5 CPUs: two workers
-        ({}, "50000 100000", lambda cpus: 1),
-        ({}, "max 100000", lambda cpus: cpus),  # no limit: every CPU the process may run on
-        ({}, None, lambda cpus: cpus),  # no cgroup v2 file: likewise
+        ({"STAIRWAY_WORKERS": "3"}, {"cpu.max": "200000 100000"}, lambda cpus: 3),
+        ({"STAIRWAY_WORKERS": "0"}, {"cpu.max": "max 100000"}, lambda cpus: 0),  # parse in the process itself
+        ({}, {"cpu.max": "150000 100000"}, lambda cpus: min(cpus, 2)),  # limited to 1.5 CPUs: two workers
+        ({}, {"cpu.max": "50000 100000"}, lambda cpus: 1),
+        ({}, {"cpu.max": "max 100000"}, lambda cpus: cpus),  # no limit: every CPU the process may run on
+        ({}, {"cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "100000"}, lambda cpus: 1),  # cgroup v1
+        ({}, {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, lambda cpus: cpus),
+        ({}, {}, lambda cpus: cpus),  # no cgroup files: likewise
     ],
 )
 def test_parser_processes_follow_the_setting_else_the_cpu_limit(
-    tmp_path: Path, environ: dict[str, str], cpu_max: str | None, expected: Callable[[int], int]
+    tmp_path: Path, environ: dict[str, str], files: dict[str, str], expected: Callable[[int], int]
 ) -> None:
-    limit = tmp_path / "cpu.max"
-    if cpu_max is not None:
-        limit.write_text(cpu_max + "\n", encoding="ascii")
-    assert default_workers(environ, str(limit)) == expected(len(os.sched_getaffinity(0)))
+    for name, text in files.items():
+        write(tmp_path / name, text + "\n")
+    assert default_workers(environ, tmp_path) == expected(len(os.sched_getaffinity(0)))
 
 
 def test_a_worker_count_that_is_not_a_number_is_refused_saying_so() -> None:

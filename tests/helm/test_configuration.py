@@ -30,9 +30,16 @@ def checksum(manifests: Manifests) -> str:
     return value
 
 
-def test_the_default_configuration_is_small_and_has_no_sources(render: Render) -> None:
-    config = yaml.safe_load(config_map(render(POSTGRES))["stairway.yaml"])
-    assert config == {"goldenPaths": {"tags": ["golden-path"]}}
+def test_the_default_configuration_is_small_has_no_sources_and_requires_credentials(render: Render) -> None:
+    manifests = render(POSTGRES)
+    config = yaml.safe_load(config_map(manifests)["stairway.yaml"])
+    assert config == {"auth": {"mode": "required"}, "goldenPaths": {"tags": ["golden-path"]}}
+    assert "every GraphQL and facts request is refused (401)" in manifests.notes
+
+
+def test_an_open_configuration_is_warned_about(render: Render) -> None:
+    notes = render({**POSTGRES, "config": {"auth": {"mode": "none"}}}).notes
+    assert "WARNING: config.auth.mode is none: anyone who reaches the service may read and change everything" in notes
 
 
 @pytest.mark.parametrize("path", CI_VALUES, ids=lambda path: path.stem)
@@ -49,8 +56,10 @@ def test_the_postgres_scenario_names_its_secrets_by_environment_variable(render:
     written.write_text(config_map(manifests)["stairway.yaml"])
     config = load_config(str(written))
     named = {source.token_env for source in config.sources} | {config.github_webhook_secret_env}
+    named |= {token.env for token in config.auth.tokens}
     env = manifests.env()
-    assert named == {"GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET"}
+    assert named == {"GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "STAIRWAY_CI_TOKEN"}
+    assert config.auth.jwt is not None and config.auth.owners_may_exempt
     for name in named:
         assert set(env[name]["valueFrom"]) == {"secretKeyRef"}
 

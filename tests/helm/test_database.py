@@ -95,5 +95,5 @@ def test_the_init_container_migrates_the_schema_before_the_server_starts(render:
     assert migrate["image"] == server["image"]
     assert manifests.env("migrate") == manifests.env("stairway")
     assert migrate["volumeMounts"] == server["volumeMounts"]
-    assert server["args"] == ["serve", "--host", "0.0.0.0", "--port", "8080"]
+    assert server["args"] == ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-migrate"]  # done already
     assert "command" not in migrate and "command" not in server  # the image's entrypoint: stairway

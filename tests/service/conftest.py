@@ -15,6 +15,8 @@ import catalog.database
 import service.cli
 from catalog.ingest import ingest
 from service.app import create_app
+from service.auth_config import AuthSettings
+from service.config import Config
 from service.settings import Settings
 from tests.conftest import EXAMPLES, REPO
 
@@ -61,10 +63,22 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+OPEN = AuthSettings(
+    mode="none"
+)  # what `make run` uses: no credentials asked for (tests/service/test_auth.py has the rest)
+
+
+def open_config(**fields: Any) -> Config:
+    """A configuration with these fields and `auth.mode: none`."""
+    return Config(auth=OPEN, **fields)
+
+
 @pytest.fixture
 def app_client(database: str) -> Iterator[TestClient]:
     """A client on the app for the test database, with the lifespan (engine, migrations) running."""
-    settings = Settings(database_url=database, scorecard_folders=(str(EXAMPLES.parent / "scorecards"),))
+    settings = Settings(
+        database_url=database, scorecard_folders=(str(EXAMPLES.parent / "scorecards"),), config=open_config()
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 

@@ -35,6 +35,8 @@ organizationMaturity:
   scorecard: acme
   governanceChecks: [risk-tier, model-card]
   retrainingChecks: [retraining]
+auth:
+  mode: none
 """
 
 

@@ -21,7 +21,7 @@ from catalog.relations import INVERSE  # its pairs are checked one by one in tes
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import EXAMPLES, StatementCounter
-from tests.service.conftest import TestClient, app_state, data, gql, only_error, write
+from tests.service.conftest import TestClient, app_state, data, gql, only_error, open_config, write
 
 ENTITY = """
 query Entity($ref: String!) {
@@ -879,7 +879,11 @@ def test_readyz_when_the_database_is_unreachable(
         unreachable.dispose()
 
 
-def test_a_database_failure_does_not_show_sql_to_the_client(app_client: TestClient, tmp_path: Path) -> None:
+def test_a_database_failure_does_not_show_sql_to_the_client(
+    app_client: TestClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert only_error(app_client, "{ entities { totalCout } }")["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "totalCout" not in caplog.text  # the caller's mistake is its answer, not an error in our log
     state = app_state(app_client)
     state.engine.dispose()
     unmigrated = create_engine(f"sqlite:///{tmp_path / 'never-migrated.db'}")  # no tables: every query fails
@@ -891,6 +895,7 @@ def test_a_database_failure_does_not_show_sql_to_the_client(app_client: TestClie
     [error] = body["errors"]
     assert "SELECT" not in error["message"] and "secret-tag" not in error["message"], error["message"]
     assert (error["message"], error["extensions"]["code"]) == ("Internal server error", "INTERNAL")
+    assert "no such table: entities" in caplog.text  # ours: logged in full, for the operator
 
 
 # --- GraphiQL ----------------------------------------------------------------------------------------------
@@ -898,7 +903,7 @@ def test_a_database_failure_does_not_show_sql_to_the_client(app_client: TestClie
 
 @pytest.mark.parametrize("graphiql", [True, False])
 def test_graphiql_only_when_enabled(database: str, graphiql: bool) -> None:
-    with TestClient(create_app(Settings(database_url=database, graphiql=graphiql))) as client:
+    with TestClient(create_app(Settings(database_url=database, graphiql=graphiql, config=open_config()))) as client:
         page = client.get("/graphql", headers={"Accept": "text/html"})
         if graphiql:
             assert page.status_code == 200

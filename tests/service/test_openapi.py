@@ -26,10 +26,10 @@ from sqlalchemy.engine import Engine
 
 from catalog.ingest import ingest
 from service.app import create_app
-from service.config import Config
 from service.openapi import openapi_document, openapi_yaml
 from service.settings import Settings
 from tests.conftest import EXAMPLES, REPO
+from tests.service.conftest import open_config
 
 SPEC = REPO / "openapi" / "openapi.yaml"
 WEBHOOK = "/webhooks/github"
@@ -68,7 +68,7 @@ def app(engine: Engine, database: str, tmp_path: Path, monkeypatch: pytest.Monke
     """The app on the example catalogue, with a GitHub webhook configured and no source to refresh."""
     assert ingest(engine, [str(EXAMPLES)], workers=0).errors == 0
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
-    config = Config(cache_dir=str(tmp_path / "cache"), github_webhook_secret_env=SECRET_ENV)
+    config = open_config(cache_dir=str(tmp_path / "cache"), github_webhook_secret_env=SECRET_ENV)
     yield create_app(
         Settings(
             database_url=database,

@@ -13,10 +13,9 @@ from catalog.database import create_engine
 from catalog.locks import refresh_transaction
 from catalog.sources.definitions import FileSource, Schedule
 from service.app import create_app
-from service.config import Config
 from service.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.service.conftest import TestClient, data
+from tests.service.conftest import TestClient, data, open_config
 
 SOURCE = "northwind"
 ANSWERS = """{
@@ -35,7 +34,7 @@ REFRESH = 'mutation { refreshSource(name: "northwind") { status counts { added }
 def replicas(database: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
     """Two apps on the same database and configuration, neither refreshing on a schedule."""
     source = FileSource(SOURCE, (str(EXAMPLES),), Schedule(frequency=None))
-    config = Config(sources=(source,), cache_dir=str(tmp_path / "cache"))
+    config = open_config(sources=(source,), cache_dir=str(tmp_path / "cache"))
     settings = Settings(
         database_url=database,
         config=config,

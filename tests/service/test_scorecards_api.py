@@ -15,7 +15,7 @@ from scorecards.results import store_results
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import EXAMPLES, StatementCounter
-from tests.service.conftest import TestClient, app_state, data, only_error
+from tests.service.conftest import TestClient, app_state, data, only_error, open_config
 
 RESULT = """
 query Result($ref: String!) {
@@ -324,7 +324,9 @@ def test_a_broken_definition_is_logged_and_the_others_serve(
     )
     with (
         caplog.at_level("WARNING", logger="stairway"),
-        TestClient(create_app(Settings(database_url=database, scorecard_folders=(str(folder),)))) as client,
+        TestClient(
+            create_app(Settings(database_url=database, scorecard_folders=(str(folder),), config=open_config()))
+        ) as client,
     ):
         assert [card["name"] for card in data(client, "{ scorecards { name } }")["scorecards"]] == [
             "ai-platform-maturity"

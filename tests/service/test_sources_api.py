@@ -28,7 +28,7 @@ from service.refresher import Refresher
 from service.settings import Settings
 from tests.catalog.sources.test_git import Repository, component
 from tests.catalog.sources.test_github import FakeGitHub
-from tests.service.conftest import TestClient, data, only_error, write
+from tests.service.conftest import TestClient, data, only_error, open_config, write
 
 SECRET = "It's a Secret to Everybody"
 BACKSTAGE = "http://backstage.test:7007"
@@ -50,7 +50,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def config_for(tmp_path: Path, *sources: Any, webhook: bool = True) -> Config:
-    return Config(
+    return open_config(
         sources=sources,
         cache_dir=str(tmp_path / "cache"),
         github_webhook_secret_env="TEST_WEBHOOK_SECRET" if webhook else None,
@@ -302,7 +302,7 @@ def test_the_schedule_refreshes_what_is_due_and_waits_a_frequency_for_the_next_r
     now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
     hourly = FileSource("hourly", (str(folder),), Schedule(frequency=3600, jitter=0.1))
     manual = FileSource("manual", (str(folder / "catalog-info.yaml"),), MANUAL)
-    config = Config(sources=(hourly, manual), cache_dir=str(tmp_path / "cache"))
+    config = open_config(sources=(hourly, manual), cache_dir=str(tmp_path / "cache"))
 
     async def scenario() -> list[list[str]]:
         async with httpx.AsyncClient() as client:
