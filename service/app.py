@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 
@@ -58,8 +59,14 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-async def facts_writer(request: Request) -> Caller:
-    """The caller, when it may submit facts; AuthError (401 or 403) otherwise."""
+BEARER = HTTPBearer(auto_error=False, description="A static token, or a Backstage user token (see README, Security).")
+
+
+async def facts_writer(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Caller:
+    """The caller, when it may submit facts; AuthError (401 or 403) otherwise (the security scheme
+    `BEARER` documents the header in the OpenAPI document; the Authenticator reads it)."""
     caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
     if not caller.may(FACTS_WRITE):
         raise forbidden(caller, FACTS_WRITE)
@@ -115,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
         build_schema(introspection=settings.graphiql or settings.config.introspection),
         context_getter=context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=(),  # the schema has no subscriptions: no WebSocket endpoint either
     )
     app.include_router(graphql, prefix="/graphql", include_in_schema=False)  # its schema: service/schema.graphql
 

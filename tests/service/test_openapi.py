@@ -1,5 +1,6 @@
 """The REST surface as openapi/openapi.yaml describes it: the committed file is the app's own, and
-schemathesis, fuzzing every route in-process, gets no 5xx and only answers the document declares."""
+schemathesis, fuzzing every route in-process, gets no 5xx and only answers the document declares.
+It fuzzes every GraphQL field too (from service/schema.graphql): no 5xx, no INTERNAL error."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hmac
 from collections.abc import Iterator
 from pathlib import Path
 
+import graphql
 import pytest
 import requests
 import schemathesis
@@ -15,6 +17,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import (
     content_type_conformance,
@@ -132,3 +135,42 @@ def test_facts_about_a_real_entity_are_taken_as_documented(app: FastAPI) -> None
     body = {"entityRef": "component:default/churn-prediction-model", "source": "ci", "facts": {"sbom": True}}
     response = schema["/api/facts"]["POST"].Case(body=body).call_and_validate(app=app, checks=CHECKS)
     assert response.status_code == 201
+
+
+USER_CODES = {"BAD_USER_INPUT", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN"}
+
+
+def json_literal(value: object) -> graphql.ValueNode:
+    """A JSON value as a GraphQL literal (the JSON scalar takes objects, lists, strings, numbers, booleans)."""
+    if isinstance(value, dict):
+        fields = [
+            graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=json_literal(v)) for k, v in value.items()
+        ]
+        return graphql.ObjectValueNode(fields=tuple(fields))
+    if isinstance(value, list):
+        return graphql.ListValueNode(values=tuple(json_literal(item) for item in value))
+    if isinstance(value, bool):
+        return graphql.BooleanValueNode(value=value)
+    if isinstance(value, int):
+        return graphql.IntValueNode(value=str(value))
+    return graphql.StringValueNode(value=str(value))
+
+
+FACT_NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
+FACT_VALUE = st.one_of(
+    st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=20), st.lists(st.booleans(), max_size=3)
+)
+schemathesis.graphql.scalar("JSON", st.dictionaries(FACT_NAME, FACT_VALUE, max_size=4).map(json_literal))
+graphql_schema = schemathesis.graphql.from_path(REPO / "service" / "schema.graphql")
+graphql_schema.config.update(base_url="http://testserver/graphql")  # the file names no endpoint
+
+
+@graphql_schema.parametrize()
+@FUZZ
+def test_every_graphql_field_answers_without_a_server_error(case: Case, app: FastAPI) -> None:
+    # schemathesis counts any error raised while executing as the server's; Stairway's NOT_FOUND and
+    # BAD_USER_INPUT are answers. What must never come back is a 5xx or an INTERNAL error.
+    response = case.call(app=app)
+    assert response.status_code == 200, response.text  # the endpoint, not a 404 beside it
+    errors = response.json().get("errors") or []
+    assert all(error["extensions"]["code"] in USER_CODES for error in errors), errors
