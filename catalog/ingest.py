@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from catalog.database import bulk_load_journal
 from catalog.documents import DEFAULT_MAX_FILE_BYTES
-from catalog.locations import Root, expand, static_prefix
+from catalog.locations import Root, expand, expand_paths, static_prefix
 from catalog.locks import refresh_transaction
 from catalog.memory import cyclic_gc_paused
 from catalog.processing import LOCATION, FileResult, FileTask, Problem, Reading, file_hash
@@ -56,6 +56,7 @@ class Found:
     path: str
     root: str
     origin: str
+    refused: str | None = None  # why the path is not read (a symlink out of the root): an error of its own
 
 
 def ingest(
@@ -107,8 +108,14 @@ def read_files(
         found_by_path[item.path] = item
         queue.put(_task_or_unchanged(item, writer, reading))
 
+    refused: set[str] = set()
     for item in found:
-        if item.path not in visited:
+        if item.refused is not None:
+            if item.path not in refused:
+                refused.add(item.path)
+                # Recorded as the path's own result, so that the error goes once the path does.
+                writer.apply(FileResult(item.path, "", problems=[Problem(item.refused, LOCATION)]))
+        elif item.path not in visited:
             enqueue(item)
     for done, result in enumerate(pool.run(queue), 1):
         item = found_by_path.pop(result.path)
@@ -162,13 +169,15 @@ def starting_points(paths: Sequence[str]) -> Iterator[Found]:
             root = Root.of(os.path.dirname(absolute))
         else:
             raise IngestError(f"{argument}: no such file or folder; nothing was ingested")
-        files, problems = expand(absolute, root)
+        files, refused = expand_paths(absolute, root)
         if not files:
             # Most likely a typo; taken literally it would empty the source.
-            reason = problems[0] if problems else "matches no descriptor files (*.yaml, *.yml)"
+            reason = f"{refused[0][0]}: {refused[0][1]}" if refused else "matches no descriptor files (*.yaml, *.yml)"
             raise IngestError(f"{argument}: {reason}; nothing was ingested")
         for path in files:
             yield Found(path, root.path, absolute)
+        for path, why in refused:  # e.g. a symlink out of the root: refused with an error, not skipped unseen
+            yield Found(path, root.path, absolute, refused=why)
 
 
 def _follow(targets: list[str], found: Found, visited: set[str], writer: CatalogWriter) -> Iterator[Found]:

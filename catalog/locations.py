@@ -53,11 +53,20 @@ def resolve_target(target: object, location_file: str, root: Root) -> str:
 
 
 def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
-    """The descriptor files a path, folder or glob matches, sorted, and the problems met on the way.
+    """The descriptor files a path, folder or glob matches, sorted, and the problems met on the way
+    ("path: reason")."""
+    files, refused = expand_paths(pattern, root)
+    return files, [f"{path}: {reason}" for path, reason in refused]
+
+
+def expand_paths(pattern: str, root: Root) -> tuple[list[str], list[tuple[str, str]]]:
+    """The descriptor files a path, folder or glob matches, sorted, and the paths met on the way that
+    are not read, each with the reason (a symlink out of the root, a folder that cannot be listed).
 
     One `scandir` walk of the pattern's fixed folder; only symlinks pay for a `realpath`, so that
     tens of thousands of files cost milliseconds. Hidden files and folders are skipped, as glob does.
     """
+    outside = f"a symlink that leads outside the ingested root {root.path}; not read"
     if glob.has_magic(pattern):
         top = static_prefix(pattern)
         relative = os.path.relpath(pattern, top)
@@ -69,16 +78,16 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
         descends = True
     elif os.path.lexists(pattern):
         if not root.contains(pattern):
-            return [], [f"{pattern}: a symlink that leads outside the ingested root {root.path}; not read"]
+            return [], [(pattern, outside)]
         return ([os.path.abspath(pattern)] if os.path.isfile(pattern) else []), []
     else:
-        return [], [f"{pattern}: no such file"]
+        return [], [(pattern, "no such file")]
     files: list[str] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     if not os.path.isdir(top):
         return files, problems
     if not root.contains(top):
-        return files, [f"{top}: a symlink that leads outside the ingested root {root.path}; not read"]
+        return files, [(top, outside)]
     top = os.path.abspath(top)
     cut = len(top.rstrip(os.sep)) + 1  # entry.path[cut:] is the path relative to top
     folders = [top]
@@ -88,7 +97,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            problems.append(f"{folder}: {error.strerror}")
+            problems.append((folder, str(error.strerror)))
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -97,9 +106,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
                 linked = entry.is_symlink()
                 if linked and not root.contains(entry.path):
                     if (descends and entry.is_dir()) or matcher(entry.path[cut:]):
-                        problems.append(
-                            f"{entry.path}: a symlink that leads outside the ingested root {root.path}; not read"
-                        )
+                        problems.append((entry.path, outside))
                     continue
                 if entry.is_dir():
                     real = os.path.realpath(entry.path) if linked else None
@@ -110,7 +117,7 @@ def expand(pattern: str, root: Root) -> tuple[list[str], list[str]]:
                 elif entry.is_file() and matcher(entry.path[cut:]):
                     files.append(entry.path)
             except OSError as error:  # e.g. a symlink loop
-                problems.append(f"{entry.path}: {error.strerror}")
+                problems.append((entry.path, str(error.strerror)))
     files.sort()
     return files, problems
 

@@ -270,6 +270,7 @@ def _process_document(
                 Problem("Document nests too deeply to resolve its placeholders", PLACEHOLDER, line, ref)
             )
             return
+        ref = _ref_of(data)  # its kind, name or namespace may have been placeholders
     problems = validate_entity(data)
     if problems:
         subject = ref or "entity"
