@@ -22,6 +22,9 @@ BACKOFF = 0.5  # seconds before the first retry; doubled each time
 MAX_BACKOFF = 8.0
 MAX_WAIT = 60.0  # the longest a rate limit is waited out; a longer one fails the refresh instead
 CONCURRENCY = 8  # requests in flight at once for one source
+# The most of one answer held in memory (a descriptor file is refused above 5 MB anyway; a page of a
+# Backstage catalogue is a few MB): a larger answer is an error, read no further than this.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 LAST_MODIFIED = "last-modified:"  # marks a stored validator that is a Last-Modified date, not an ETag
 
 T = TypeVar("T")
@@ -92,7 +95,7 @@ class Upstream:
             attempt += 1
             self.counts.requests += 1
             try:
-                response = await self.client.get(url, params=params, headers=headers, timeout=self._timeout())
+                response = await self._bounded_get(url, params, headers)
             except httpx.TimeoutException:
                 failure = f"{url}: timed out"
                 if attempt >= self.attempts:
@@ -173,6 +176,23 @@ class Upstream:
         return f"{url}: the upstream answered {status}: {response.text[:200]}"
 
     # --- the blocking face, for the refresh's worker thread -----------------------------------------
+
+    async def _bounded_get(self, url: str, params: QueryParams | None, headers: Mapping[str, str]) -> httpx.Response:
+        """One GET whose body (decompressed) is read only up to MAX_ANSWER_BYTES; UpstreamError past that."""
+        request = self.client.build_request("GET", url, params=params, headers=headers, timeout=self._timeout())
+        response = await self.client.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise UpstreamError(f"{url}: the answer is over {MAX_ANSWER_BYTES:,} bytes; not read further")
+        finally:
+            await response.aclose()
+        # The body as read (decompressed): the answer no longer claims an encoding or a length.
+        kept = [(name, value) for name, value in response.headers.multi_items()
+                if name.lower() not in ("content-encoding", "content-length")]  # fmt: skip
+        return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=request)
 
     def fetch(
         self,

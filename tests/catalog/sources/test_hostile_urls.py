@@ -3,14 +3,21 @@ before any request, and hostile remote files are errors while the rest is read."
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import AsyncIterator
+
+import httpx
 import pytest
+import respx
 from sqlalchemy.engine import Engine
 
 from catalog.documents import MAX_EXPANDED_NODES
 from catalog.processing import LOCATION, PLACEHOLDER, UNREADABLE_FILE, YAML_ERROR, Reading
+from catalog.sources.definitions import Schedule, UrlSource
 from catalog.sources.status import OK
+from catalog.sources.upstream import MAX_ANSWER_BYTES
 from tests.catalog.sources.conftest import Refresh
-from tests.catalog.sources.test_url import Site, component, errors, location, refs, source_for
+from tests.catalog.sources.test_url import NAME, Site, component, errors, location, refs, source_for
 from tests.catalog.sources.test_url import site as site  # the fixture: a real HTTP server on 127.0.0.1
 
 
@@ -114,6 +121,36 @@ def test_hostile_remote_files_are_each_an_error_and_the_rest_is_read(
         "big.yaml": (UNREADABLE_FILE, None, "File is 5,150 bytes, over the limit of 4,096 bytes"),
         "latin1.yaml": (UNREADABLE_FILE, 4, "File is not valid UTF-8: byte 0xe9 at offset 71"),
     }
+
+
+def test_a_huge_remote_file_is_refused_without_holding_it_all(engine: Engine, refresh: Refresh) -> None:
+    base = "https://catalog.example.test"
+    chunk = b"#" * (1024 * 1024)
+
+    async def forty_megabytes() -> AsyncIterator[bytes]:  # sent a chunk at a time: the sender holds 1 MB
+        for _ in range(40):
+            yield chunk
+
+    with respx.mock() as router:
+        router.get(f"{base}/all.yaml").mock(
+            return_value=httpx.Response(200, text=location("root", "./huge.yaml", "./ok.yaml"))
+        )
+        router.get(f"{base}/huge.yaml").mock(
+            side_effect=lambda _request: httpx.Response(200, content=forty_megabytes())
+        )
+        router.get(f"{base}/ok.yaml").mock(return_value=httpx.Response(200, text=component("ok")))
+        tracemalloc.start()
+        try:
+            outcome = refresh(UrlSource(name=NAME, url=f"{base}/all.yaml", schedule=Schedule(frequency=None)))
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert outcome.status == OK, outcome.error
+    assert refs(engine) == ["component:default/ok", "location:default/root"]
+    ((where, _code, _line, message),) = errors(engine)
+    assert where.endswith("/huge.yaml") and f"the answer is over {MAX_ANSWER_BYTES:,} bytes" in message
+    assert peak < MAX_ANSWER_BYTES + 16 * 1024 * 1024  # at most one capped answer, not the 40 MB (and copies)
 
 
 @pytest.mark.parametrize(
