@@ -14,6 +14,7 @@ from tests.service.conftest import TestClient, open_config
 STRICT = {"Accept": "application/graphql-response+json"}
 DEPTH_40 = '{ entity(ref: "group:platform-team") { ' + "owner { " * 39 + "ref" + " }" * 40 + " }"
 ALIASES = "{ " + " ".join(f"a{number}: entities {{ totalCount }}" for number in range(40)) + " }"
+TOKENS = "{ " + "__typename " * 2100 + "}"
 
 
 def codes(response: httpx.Response) -> list[str]:
@@ -27,9 +28,10 @@ def codes(response: httpx.Response) -> list[str]:
         ("{ entities { totalCout } }", "Cannot query field 'totalCout'"),
         (DEPTH_40, "exceeds maximum operation depth"),
         (ALIASES, "aliases"),
+        (TOKENS, "tokens"),
         ("{ entity(ref: 42) { ref } }", "String cannot represent a non string value"),
     ],
-    ids=["syntax", "unknown-field", "depth-40", "alias-bomb", "bad-argument"],
+    ids=["syntax", "unknown-field", "depth-40", "alias-bomb", "token-flood", "bad-argument"],
 )
 def test_a_request_that_fails_before_it_runs_is_a_400_with_a_code(
     app_client: TestClient, query: str, says: str
