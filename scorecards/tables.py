@@ -1,4 +1,5 @@
-"""Scorecard tables: reported facts (latest and history), exemptions, results, daily level and adoption snapshots."""
+"""Scorecard tables: reported facts (latest and history), exemptions, results, daily level and adoption
+snapshots, and delivery events (deployments, their commits, incidents) for the DORA keys."""
 
 from __future__ import annotations
 
@@ -99,9 +100,61 @@ class AdoptionSnapshot(SQLModel, table=True):
     new_on_golden_path: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
 
 
+class Deployment(SQLModel, table=True):
+    """A deployment of an entity to an environment, as a CI/CD system reported it (idempotent by `id`)."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (
+        sa.Index("ix_deployments_entity_time", "entity_ref", "environment", "finished_at"),
+        sa.Index("ix_deployments_environment_time", "environment", "finished_at"),
+    )
+
+    id: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))  # the reporter's id
+    entity_ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))
+    environment: str = Field(sa_column=sa.Column(sa.String(63), nullable=False))  # production by default
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # success, failure
+    rollback: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    version: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    lead_time_seconds: float | None = Field(default=None, sa_column=sa.Column(sa.Float))  # given, without commits
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))  # a resend that changes nothing
+    received_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class DeploymentCommit(SQLModel, table=True):
+    """A commit a deployment shipped: its lead time is the deployment's finish less its commit time."""
+
+    __tablename__ = "deployment_commits"
+
+    deployment_id: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    sha: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    committed_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class Incident(SQLModel, table=True):
+    """An incident on an entity, opened and (once) resolved, perhaps caused by a deployment."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        sa.Index("ix_incidents_entity_time", "entity_ref", "opened_at"),
+        sa.Index("ix_incidents_deployment", "deployment_id"),
+    )
+
+    id: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    entity_ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))
+    opened_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    deployment_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    received_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
 FACTS: sa.Table = LatestFact.__table__  # type: ignore[attr-defined]
 FACT_HISTORY: sa.Table = FactObservation.__table__  # type: ignore[attr-defined]
 EXEMPTIONS: sa.Table = ExemptionRow.__table__  # type: ignore[attr-defined]
 RESULTS: sa.Table = ScorecardResultRow.__table__  # type: ignore[attr-defined]
 HISTORY: sa.Table = LevelSnapshot.__table__  # type: ignore[attr-defined]
 ADOPTION_HISTORY: sa.Table = AdoptionSnapshot.__table__  # type: ignore[attr-defined]
+DEPLOYMENTS: sa.Table = Deployment.__table__  # type: ignore[attr-defined]
+DEPLOYMENT_COMMITS: sa.Table = DeploymentCommit.__table__  # type: ignore[attr-defined]
+INCIDENTS: sa.Table = Incident.__table__  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@ def test_migrated_database_matches_the_models(engine: Engine) -> None:
 def test_migrating_twice_is_harmless(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == newest_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == newest_revision() == "0006"
 
 
 FIRST_TABLES = ("entities", "entity_tags", "relations", "processing_errors", "source_files")
