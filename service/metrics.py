@@ -96,8 +96,8 @@ def operation_label(name: str | None) -> str:
 
 
 class GraphQLMetrics(SchemaExtension):
-    """Counts and times each operation: outcome `ok`, `error` (it ran, with errors), or `invalid`
-    (refused before it ran: parse, validation, or a limit)."""
+    """Counts and times each operation: outcome `ok`, `error` (it ran, with errors), `invalid`
+    (refused before it ran: parse, validation, or a limit), or `forbidden` (the caller lacks a scope)."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
@@ -115,6 +115,8 @@ class GraphQLMetrics(SchemaExtension):
         context = self.execution_context
         errors = context.result.errors if context.result is not None else None
         outcome = ("error" if errors else "ok") if self.executed else "invalid"
+        if errors and all((error.extensions or {}).get("code") == "FORBIDDEN" for error in errors):
+            outcome = "forbidden"  # refused for want of a scope, before anything ran
         try:
             name = context.operation_name
         except Exception:  # the document did not parse: there is no name to read

@@ -15,6 +15,7 @@ import jwt
 import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import ec
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from service.app import create_app
@@ -122,6 +123,12 @@ def test_a_read_token_reads_and_may_not_change_anything(client: TestClient) -> N
         headers={"Authorization": READER, "Accept": "application/graphql-response+json"},
     )
     assert strict.status_code == 403
+    forbidden = ("stairway_graphql_requests_total", (("operation", "anonymous"), ("outcome", "forbidden")))
+    assert forbidden in {
+        (sample.name, tuple(sorted(sample.labels.items())))
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+    }
     body = {"entityRef": "component:default/churn-prediction-model", "source": "ci", "facts": {"sbom": True}}
     rest = client.post("/api/facts", json=body, headers={"Authorization": READER})
     assert rest.status_code == 403 and rest.json() == {
