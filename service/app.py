@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.scorecards = load_live_scorecards(settings.scorecard_folders)
         config = settings.config
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers={"User-Agent": USER_AGENT}) as client:
-            app.state.authenticator = Authenticator(config.auth, client)
+            app.state.authenticator = Authenticator(config.auth, client, engine)
             app.state.refresher = Refresher(
                 engine, config, client, on_change=lambda: evaluate_catalogue(engine, config, app.state.scorecards)
             )

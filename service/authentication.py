@@ -7,18 +7,22 @@ owns through: itself and its groups) become the caller's identity and decide its
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 
 from catalog.refs import RefError, parse_ref
+from catalog.tables import RELATIONS
 from service.auth_config import ADMIN, SCOPES, AuthSettings, UserAccess
 from service.jwks import JwksUnavailable, JwtVerifier, TokenRefused
 from service.rest_errors import problem
@@ -87,9 +91,14 @@ class Authenticator:
     """Turns a request's `Authorization` header into a Caller, or an AuthError."""
 
     def __init__(
-        self, settings: AuthSettings, client: httpx.AsyncClient, environ: Mapping[str, str] = os.environ
+        self,
+        settings: AuthSettings,
+        client: httpx.AsyncClient,
+        engine: Engine | None = None,
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.settings = settings
+        self.engine = engine  # where a user's groups are looked up when its token names none
         self.tokens = _token_digests(settings, environ)
         self.verifier = JwtVerifier(settings.jwt, client) if settings.jwt is not None else None
         if settings.open:
@@ -123,17 +132,33 @@ class Authenticator:
             raise AuthError(503, f"user tokens cannot be verified now: {error.reason}") from None
         except TokenRefused as error:
             raise AuthError(401, error.reason) from None
-        return user_caller(claims, self.settings.users)
+        groups: list[str] = []
+        subject = claims.get("sub")
+        if not isinstance(claims.get("ent"), list) and isinstance(subject, str) and self.engine is not None:
+            # Backstage leaves `ent` out of user tokens unless auth.omitIdentityTokenOwnershipClaim is
+            # false: the catalogue says which groups the user is a member of, as Backstage itself resolves.
+            groups = await asyncio.to_thread(member_groups, self.engine, _normalised(subject) or subject)
+        return user_caller(claims, self.settings.users, groups)
 
 
-def user_caller(claims: Mapping[str, object], access: UserAccess) -> Caller:
-    """The Caller a verified token stands for: `sub` names it, `sub` and `ent` decide its grants."""
+def member_groups(engine: Engine, user_ref: str) -> list[str]:
+    """The groups the catalogue has the user as a member of (its memberOf relations)."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.select(RELATIONS.c.target_ref).where(RELATIONS.c.source_ref == user_ref, RELATIONS.c.type == "memberOf")
+        )
+        return list(found.scalars())
+
+
+def user_caller(claims: Mapping[str, object], access: UserAccess, groups: Iterable[str] = ()) -> Caller:
+    """The Caller a verified token stands for: `sub` names it; `sub`, `ent` (or, without `ent`, the
+    user's `groups` in the catalogue) decide its grants and what it owns through."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise AuthError(401, "the token names no subject (sub)")
     entities = claims.get("ent")
-    refs = {subject, *(ref for ref in entities if isinstance(ref, str))} if isinstance(entities, list) else {subject}
-    ownership = frozenset(ref for ref in map(_normalised, refs) if ref)
+    named = [ref for ref in entities if isinstance(ref, str)] if isinstance(entities, list) else list(groups)
+    ownership = frozenset(ref for ref in map(_normalised, {subject, *named}) if ref)
     scopes = set(access.scopes)
     for scope, granted in access.grants.items():
         if granted & ownership:

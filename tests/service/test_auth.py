@@ -54,10 +54,12 @@ EXEMPT = f"""mutation($ref: String!) {{ createExemption(entityRef: $ref, scoreca
 AUDIT = "{ auditLog { actor action target before after requestId } }"
 
 
-def user_token(sub: str, ent: list[str], **claims: Any) -> str:
-    """A Backstage user token, as its auth backend signs one."""
+def user_token(sub: str, ent: list[str] | None, **claims: Any) -> str:
+    """A Backstage user token, as its auth backend signs one (without `ent` when None)."""
     now = int(time.time())
-    body = {"iss": ISSUER, "aud": "backstage", "sub": sub, "ent": ent, "iat": now, "exp": now + 3600, **claims}
+    body = {"iss": ISSUER, "aud": "backstage", "sub": sub, "iat": now, "exp": now + 3600, **claims}
+    if ent is not None:
+        body["ent"] = ent
     return "Bearer " + jwt.encode(body, SIGNING_KEY, algorithm="ES256", headers={"kid": "backstage-1"})
 
 
@@ -202,6 +204,18 @@ def test_a_backstage_user_token_reads_and_its_groups_decide_the_rest(client: Tes
     platform = user_token("user:default/pat", ["user:default/pat", "group:default/platform-team"])
     assert post(client, AUDIT, platform).status_code == 200  # platform-team is granted admin
     assert jwks.call_count == 1  # the keys are fetched once and kept
+
+
+def test_a_token_without_ent_takes_the_users_groups_from_the_catalogue(client: TestClient) -> None:
+    # Backstage 0.31 leaves `ent` out unless auth.omitIdentityTokenOwnershipClaim is false (seen on a
+    # real auth backend). The example catalogue has user:default/ada in group:default/platform-team.
+    members = '{ entity(ref: "group:default/platform-team") { relations(type: "hasMember") { targetRef } } }'
+    found = post(client, members, ADMIN).json()["data"]["entity"]["relations"]
+    member = found[0]["targetRef"]
+    token = user_token(member, None)
+    assert post(client, AUDIT, token).status_code == 200  # admin through the group the catalogue names
+    stranger = user_token("user:default/nobody-here", None)
+    assert error_code(post(client, AUDIT, stranger)) == "FORBIDDEN"
 
 
 def test_owners_may_exempt_their_own_entities_and_nobody_elses(client: TestClient) -> None:
