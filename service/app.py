@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import httpx
-import orjson
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -39,7 +38,7 @@ from service.graphql.http import GraphQLHttpRouter
 from service.graphql.schema import build_schema
 from service.metrics import exposition
 from service.refresher import Refresher
-from service.request_body import BodyTooLarge, LimitBodies, read_body
+from service.request_body import BodyRefused, LimitBodies, read_json
 from service.request_observer import ObserveRequests
 from service.rest_errors import problem
 from service.rest_models import FactReceipt, FactSubmission, Health, Unready, json_body, problems
@@ -172,16 +171,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def submit_facts(request: Request, engine: EngineDep, caller: FactsWriter) -> JSONResponse:
         """Report facts about an entity: `{entityRef, source, facts: {name: value}, observedAt?}`."""
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return problem(415, "send the facts as JSON with Content-Type: application/json")
         try:
-            data = await read_body(request, settings.max_body_bytes)
-        except BodyTooLarge as error:
-            return problem(413, error.message)
-        try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError as error:
-            return problem(400, f"malformed JSON: {error}")
+            body = await read_json(request, settings.max_body_bytes)
+        except BodyRefused as refused:
+            return problem(refused.status, refused.message)
         now = utc_now()
 
         def take() -> Submission:

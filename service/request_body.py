@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import orjson
 from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,29 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the body is over {limit:,} bytes")
         self.message = str(self)
+
+
+class BodyRefused(Exception):
+    """A request body that cannot be taken: 415 (not JSON), 413 (too large), 400 (malformed)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_json(request: Request, limit: int) -> object:
+    """The request's JSON body, at most `limit` bytes; BodyRefused saying what is wrong otherwise."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise BodyRefused(415, "send the body as JSON with Content-Type: application/json")
+    try:
+        data = await read_body(request, limit)
+    except BodyTooLarge as error:
+        raise BodyRefused(413, error.message) from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise BodyRefused(400, f"malformed JSON: {error}") from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
