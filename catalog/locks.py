@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +15,10 @@ _local_locks: dict[tuple[str, str], threading.Lock] = {}
 _registry = threading.Lock()
 
 
-def lock_key(name: str) -> int:
-    """An advisory lock's 64-bit key: stable across processes and replicas."""
-    digest = hashlib.blake2b(f"stairway:{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def lock_key(name: str) -> sa.ColumnElement[int]:
+    """An advisory lock's 64-bit key, computed by PostgreSQL from the schema and the name: stable across
+    processes and replicas, and distinct for deployments that share a database in separate schemas."""
+    return sa.func.hashtextextended(sa.func.concat(sa.func.current_schema(), f":stairway:{name}"), 0)
 
 
 @contextmanager
