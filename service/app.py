@@ -13,7 +13,6 @@ import httpx
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 
@@ -31,8 +30,8 @@ from catalog.tables import utc_now
 from scorecards.definitions import Scorecard, load_scorecards
 from scorecards.facts import FactError, Submission
 from service.audit import take_audited_facts
-from service.auth_config import FACTS_WRITE
-from service.authentication import NOBODY, Authenticator, AuthError, Caller, forbidden, refuse
+from service.authentication import NOBODY, Authenticator, AuthError, FactsWriter, refuse
+from service.delivery_routes import add_delivery_routes
 from service.graphql.context import RequestContext
 from service.graphql.http import GraphQLHttpRouter
 from service.graphql.schema import build_schema
@@ -56,23 +55,6 @@ def get_engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-
-
-BEARER = HTTPBearer(auto_error=False, description="A static token, or a Backstage user token (see README, Security).")
-
-
-async def facts_writer(
-    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-) -> Caller:
-    """The caller, when it may submit facts; AuthError (401 or 403) otherwise (the security scheme
-    `BEARER` documents the header in the OpenAPI document; the Authenticator reads it)."""
-    caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
-    if not caller.may(FACTS_WRITE):
-        raise forbidden(caller, FACTS_WRITE)
-    return caller
-
-
-FactsWriter = Annotated[Caller, Depends(facts_writer)]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -194,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(receipt, status_code=201)
 
     add_webhook_routes(app, settings.config)
+    add_delivery_routes(app)
     return app
 
 

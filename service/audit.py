@@ -3,23 +3,26 @@ with who made it, what it was, and the state before and after; admins read it ov
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from catalog.provenance import to_utc
 from catalog.refs import RefError, parse_ref
 from catalog.tables import AUDIT_LOG
 from scorecards.definitions import Scorecard
+from scorecards.delivery import EventReceipt
 from scorecards.evaluate import Exemption
 from scorecards.facts import Submission, latest_facts
 from service.authentication import Caller
 from service.logs import request_id
 from service.metrics import take_counted_facts
+
+EventTaker = Callable[[Connection, object, datetime], EventReceipt]  # take_deployments, take_incidents
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,26 @@ def take_audited_facts(
     after = {"source": submission.source, "facts": submission.facts, "observedAt": submission.observed_at}
     record_change(connection, caller, "submitFacts", submission.entity_ref, before, after, now)
     return submission
+
+
+def take_audited_events(
+    engine: Engine, caller: Caller, take: EventTaker, action: str, body: object, now: datetime
+) -> EventReceipt:
+    """Take a body of events and audit what it did, in one transaction (REST and GraphQL alike)."""
+    with engine.begin() as connection:
+        receipt = take(connection, body, now)
+        ids = [item.get("id") for item in (body if isinstance(body, list) else [body]) if isinstance(item, dict)]
+        record_change(connection, caller, action, ", ".join(map(str, ids[:20])), None, receipt_json(receipt), now)
+        return receipt
+
+
+def receipt_json(receipt: EventReceipt) -> dict[str, int]:
+    return {
+        "received": receipt.received,
+        "created": receipt.created,
+        "updated": receipt.updated,
+        "unchanged": receipt.unchanged,
+    }
 
 
 def as_record(exemption: Exemption) -> dict[str, object]:

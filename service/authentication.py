@@ -14,16 +14,18 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import httpx
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from catalog.refs import RefError, parse_ref
 from catalog.tables import RELATIONS
-from service.auth_config import ADMIN, SCOPES, AuthSettings, UserAccess
+from service.auth_config import ADMIN, FACTS_WRITE, SCOPES, AuthSettings, UserAccess
 from service.jwks import JwksUnavailable, JwtVerifier, TokenRefused
 from service.rest_errors import problem
 
@@ -184,3 +186,20 @@ def _token_digests(settings: AuthSettings, environ: Mapping[str, str]) -> list[t
             continue
         found.append((hashlib.sha256(secret.encode()).digest(), Caller(f"token:{token.name}", token.scopes)))
     return found
+
+
+BEARER = HTTPBearer(auto_error=False, description="A static token, or a Backstage user token (see README, Security).")
+
+
+async def facts_writer(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Caller:
+    """The caller, when it may submit facts; AuthError (401 or 403) otherwise (the security scheme
+    `BEARER` documents the header in the OpenAPI document; the Authenticator reads it)."""
+    caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
+    if not caller.may(FACTS_WRITE):
+        raise forbidden(caller, FACTS_WRITE)
+    return caller
+
+
+FactsWriter = Annotated[Caller, Depends(facts_writer)]

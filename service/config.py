@@ -20,6 +20,7 @@ from catalog.queries import EntityFilter
 from catalog.refs import RefError, parse_ref
 from catalog.sources.definitions import Source
 from scorecards.adoption import AdoptionSettings
+from scorecards.dora import DEFAULT_PROFILE, DORA_2024, PROFILES, Profile, parse_profile
 from scorecards.golden_paths import GoldenPathSettings
 from scorecards.organization import CRITERIA, CRITERION_IDS, PERCENT, MaturitySettings
 from service.auth_config import AuthSettings, parse_auth
@@ -51,6 +52,7 @@ class Config:
     github_webhook_secret_env: str | None = None  # the variable holding the GitHub webhook's secret
     auth: AuthSettings = field(default_factory=AuthSettings)  # who may call, and what each may do
     introspection: bool = False  # GraphQL schema introspection (graphql.introspection)
+    dora_profile: Profile = DORA_2024  # how DORA keys get their bands (dora.profile)
 
     def source(self, name: str) -> Source | None:
         """The configured source of that name."""
@@ -94,7 +96,17 @@ def parse_config(document: object) -> Config:
     root = mapping(
         document,
         "top level",
-        ("goldenPaths", "adoption", "organizationMaturity", "sources", "cacheDir", "webhooks", "auth", "graphql"),
+        (
+            "goldenPaths",
+            "adoption",
+            "organizationMaturity",
+            "sources",
+            "cacheDir",
+            "webhooks",
+            "auth",
+            "graphql",
+            "dora",
+        ),
     )
     graphql = mapping(root.get("graphql"), "graphql", ("introspection",))
     introspection = graphql.get("introspection", False)
@@ -125,8 +137,23 @@ def parse_config(document: object) -> Config:
         cache_dir=cache_dir or default_cache_dir(),
         github_webhook_secret_env=env_name(github_hook.get("secretEnv"), "webhooks.github.secretEnv"),
         auth=parse_auth(root.get("auth")),
+        dora_profile=_dora_profile(mapping(root.get("dora"), "dora", ("profile", "profiles"))),
         introspection=introspection,
     )
+
+
+def _dora_profile(section: Mapping[str, Any]) -> Profile:
+    """The profile `dora.profile` names (default dora-2024), among the built-in ones and `dora.profiles`."""
+    profiles = dict(PROFILES)
+    for name, definition in mapping(section.get("profiles"), "dora.profiles", None).items():
+        try:
+            profiles[str(name)] = parse_profile(str(name), mapping(definition, f"dora.profiles.{name}", None))
+        except ValueError as error:
+            raise ConfigError(f"dora.profiles.{name}: {error}") from None
+    chosen = section.get("profile", DEFAULT_PROFILE)
+    if chosen not in profiles:
+        raise ConfigError(f"dora.profile: no profile named {chosen!r} (known: {', '.join(profiles)})")
+    return profiles[chosen]
 
 
 def _maturity(section: Mapping[str, Any], days: int) -> MaturitySettings:

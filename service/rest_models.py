@@ -46,12 +46,57 @@ class FactReceipt(BaseModel):
     observedAt: datetime
 
 
+class Commit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha: str = Field(pattern=r"^[0-9a-fA-F]{7,64}$")
+    committedAt: datetime
+
+
+class DeploymentBody(BaseModel):
+    """A deployment of an entity, as a CI/CD system reports it; idempotent by `id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=255, description="The reporter's id: a resend with it changes nothing.")
+    entityRef: str = Field(description="The component deployed, e.g. component:default/payments-api.")
+    environment: str = Field(default="production", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    finishedAt: datetime
+    status: Literal["success", "failure"]
+    commits: list[Commit] | None = Field(default=None, description="What it shipped: lead times from these.")
+    leadTimeSeconds: float | None = Field(default=None, ge=0, description="Instead of commits.")
+    version: str | None = Field(default=None, max_length=255)
+    rollback: bool = False
+
+
+class IncidentBody(BaseModel):
+    """An incident on an entity; `deploymentId` links it to the deployment that caused it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=255)
+    entityRef: str
+    openedAt: datetime
+    resolvedAt: datetime | None = None
+    deploymentId: str | None = None
+
+
+class Receipt(BaseModel):
+    """What a batch of events did: each event created, updated (a changed resend) or left unchanged."""
+
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+
+
 class WebhookAnswer(BaseModel):
     """What a delivery set going: the sources refreshing (in the background), or why none."""
 
     event: str
     repository: str | None = None
     refreshing: list[str]
+    deployments: list[str] | None = Field(default=None, description="The components a deployment was recorded for.")
     reason: str | None = None
 
 

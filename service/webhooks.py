@@ -21,8 +21,9 @@ from catalog.locations import glob_regex
 from catalog.sources.definitions import GitHubSource, GitSource, Source
 from catalog.sources.git import clone_folder
 from catalog.sources.github import GitHub
-from catalog.tables import SOURCE_FILES
+from catalog.tables import SOURCE_FILES, utc_now
 from service.config import Config
+from service.github_deployments import record_deployment_status
 from service.request_body import BodyTooLarge, read_body
 from service.rest_errors import problem
 from service.rest_models import WebhookAnswer, problems
@@ -190,7 +191,8 @@ def add_webhook_routes(app: FastAPI, config: Config) -> None:
         },
     )
     async def github_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
-        """A GitHub webhook delivery: `push` refreshes what it changed, `ping` answers, others are ignored."""
+        """A GitHub webhook delivery: `push` refreshes what it changed, `deployment_status` records a finished
+        deployment of the components whose project-slug names the repository, `ping` answers, others are ignored."""
         env = config.github_webhook_secret_env
         if env is None:
             return problem(404, "no GitHub webhook is configured (webhooks.github.secretEnv in stairway.yaml)")
@@ -209,15 +211,20 @@ def add_webhook_routes(app: FastAPI, config: Config) -> None:
         event = request.headers.get("x-github-event", "")
         if event == "ping":
             return JSONResponse({"event": "ping", "refreshing": []}, status_code=200)
-        if event != "push":
-            return JSONResponse({"event": event, "refreshing": [], "reason": "only push events refresh"}, 200)
+        if event not in ("push", "deployment_status"):
+            ignored = "only push events refresh, and deployment_status events record deployments"
+            return JSONResponse({"event": event, "refreshing": [], "reason": ignored}, 200)
         try:
-            push = parse_push(orjson.loads(body))
+            payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             return problem(400, f"malformed JSON: {error}")
+        engine: Engine = request.app.state.engine
+        if event == "deployment_status":
+            answer = await asyncio.to_thread(record_deployment_status, engine, payload, utc_now())
+            return JSONResponse(answer, 202 if answer.get("deployments") else 200)
+        push = parse_push(payload)
         if push is None:
             return problem(400, "a push event needs repository.name and repository.owner")
-        engine: Engine = request.app.state.engine
         chosen = await asyncio.to_thread(sources_to_refresh, engine, config, push)
         refresher = request.app.state.refresher
         for source, repository in chosen:

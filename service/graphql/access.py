@@ -30,6 +30,8 @@ from service.graphql.context import RequestContext
 QUERY_SCOPES = {"auditLog": ADMIN, "__typename": None}
 MUTATION_SCOPES = {
     "submitFacts": FACTS_WRITE,
+    "reportDeployments": FACTS_WRITE,
+    "reportIncidents": FACTS_WRITE,
     "createExemption": ADMIN,  # or, under auth.ownersMayExempt, the owners of the entity (checked by the resolver)
     "deleteExemption": ADMIN,
     "refreshSource": ADMIN,

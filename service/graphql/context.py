@@ -14,6 +14,7 @@ from catalog.queries import StoredEntity, entities_by_ref, relations_from
 from catalog.tables import utc_now
 from scorecards.adoption import AdoptionPoint, TrendSeries, adoption_trends
 from scorecards.definitions import Scorecard
+from scorecards.dora import DoraKeys, dora_keys
 from scorecards.evaluate import ScorecardResult
 from scorecards.results import evaluate_entities
 from service.authentication import ANYONE, Caller
@@ -45,6 +46,7 @@ class RequestContext(BaseContext):
         self.entities: DataLoader[str, StoredEntity | None] = DataLoader(load_fn=self._load_entities)
         self.relations: DataLoader[str, list[tuple[str, str]]] = DataLoader(load_fn=self._load_relations)
         self.results: DataLoader[str, dict[str, ScorecardResult]] = DataLoader(load_fn=self._load_results)
+        self.dora_keys: DataLoader[tuple[str, int], DoraKeys | None] = DataLoader(load_fn=self._load_dora_keys)
         self.adoption_trends: DataLoader[tuple[TrendSeries, int], list[AdoptionPoint]] = DataLoader(
             load_fn=self._load_adoption_trends
         )
@@ -108,6 +110,15 @@ class RequestContext(BaseContext):
             for one, points in (await self.read(adoption_trends, series, days, today)).items():
                 found[one, days] = points
         return [found[key] for key in wanted]
+
+    async def _load_dora_keys(self, wanted: list[tuple[str, int]]) -> list[DoraKeys | None]:
+        # A page of entities asks once per window, however many entities it holds.
+        found: dict[tuple[str, int], DoraKeys] = {}
+        for days in {days for _ref, days in wanted}:
+            refs = [ref for ref, asked in wanted if asked == days]
+            for ref, keys in (await self.read(dora_keys, refs, self.now, days)).items():
+                found[ref, days] = keys
+        return [found.get(key) for key in wanted]
 
     async def _load_results(self, refs: list[str]) -> list[dict[str, ScorecardResult]]:
         # Evaluated now from the stored descriptor, facts and exemptions: expiries and stale facts

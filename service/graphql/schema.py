@@ -36,6 +36,7 @@ from service.graphql.adoption_types import AdoptionGroup, AdoptionReport, Golden
 from service.graphql.audit_types import AuditQuery
 from service.graphql.context import RequestContext
 from service.graphql.cost import QueryCostLimiter
+from service.graphql.dora_types import DeliveryMutation, DoraQuery
 from service.graphql.errors import (
     BAD_USER_INPUT,
     FORBIDDEN,
@@ -45,6 +46,7 @@ from service.graphql.errors import (
     is_unexpected,
 )
 from service.graphql.execution import PlainValueExecutionContext
+from service.graphql.filters import EntityFilter
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
 from service.graphql.scorecard_types import Exemption, FactReceipt, RollupGroup, Scorecard, ScorecardRollup
 from service.graphql.source_types import SourceMutation, SourceQuery
@@ -54,44 +56,6 @@ from service.metrics import GraphQLMetrics
 ENTITY_CURSOR = "entity"
 ERROR_CURSOR = "error"
 ERROR_KEY = re.compile(r"[0-9]{1,18}")  # an id: ASCII digits that fit a 64-bit integer
-
-
-@strawberry.input(description="All given fields must match; matching is case-insensitive.")
-class EntityFilter:
-    kind: list[str] | None = None
-    namespace: str | None = None
-    type: list[str] | None = None
-    lifecycle: list[str] | None = None
-    owner: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to group.")
-    system: str | None = strawberry.field(default=None, description="An entity ref; the kind defaults to system.")
-    domain: str | None = strawberry.field(
-        default=None, description="A domain's ref (the kind defaults to domain): its systems and their entities."
-    )
-    tag: str | None = None
-    search: str | None = strawberry.field(default=None, description="A substring of the name, title or description.")
-
-    def to_query(self) -> queries.EntityFilter:
-        for argument, ref in (
-            ("filter.owner", self.owner),
-            ("filter.system", self.system),
-            ("filter.domain", self.domain),
-        ):
-            if ref is not None:
-                try:
-                    parse_ref(ref, default_kind="x")
-                except RefError as error:
-                    raise bad_input(str(error), argument) from None
-        return queries.EntityFilter(
-            kind=self.kind,
-            namespace=self.namespace,
-            type=self.type,
-            lifecycle=self.lifecycle,
-            owner=self.owner,
-            system=self.system,
-            domain=self.domain,
-            tag=self.tag,
-            search=self.search,
-        )
 
 
 @strawberry.type
@@ -402,8 +366,8 @@ def build_schema(
     without `introspection`, queries of `__schema` and `__type` are refused."""
     guards: list[Any] = [DisableIntrospection] if not introspection else []
     return StairwaySchema(
-        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery, AuditQuery)),
-        mutation=merge_types("Mutation", (Mutation, SourceMutation)),
+        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery, AuditQuery, DoraQuery)),
+        mutation=merge_types("Mutation", (Mutation, SourceMutation, DeliveryMutation)),
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.
         extensions=[

@@ -10,6 +10,8 @@ from strawberry.scalars import JSON
 
 from catalog.provenance import Provenance, read_provenance
 from catalog.queries import StoredEntity, StoredError
+from scorecards.dora import DoraKeys
+from service.graphql.dora_types import DoraMetrics, window
 from service.graphql.scorecard_types import ScorecardResult
 
 
@@ -189,6 +191,11 @@ class Entity:
     )
     def template_version(self, info: strawberry.Info) -> str | None:
         return self._provenance(info).template_version
+
+    @strawberry.field(description="DORA's four keys over the last `windowDays` days (production deployments).")
+    async def dora(self, info: strawberry.Info, window_days: int | None = 90) -> DoraMetrics | None:
+        keys = await info.context.dora_keys.load((self.stored.ref, window(window_days)))
+        return DoraMetrics.of(keys or DoraKeys(), info.context.config.dora_profile)
 
     @strawberry.field(description="Its results on every scorecard that applies to it, evaluated now.")
     async def scorecards(self, info: strawberry.Info) -> list[ScorecardResult]:

@@ -60,7 +60,7 @@ def test_every_section_is_read() -> None:
         (
             {"goldenPath": {}},
             "top level: unknown key 'goldenPath' (known: goldenPaths, adoption, organizationMaturity, sources, "
-            "cacheDir, webhooks, auth, graphql)",
+            "cacheDir, webhooks, auth, graphql, dora)",
         ),
         ({"goldenPaths": {"tag": ["x"]}}, "goldenPaths: unknown key 'tag'"),
         ({"goldenPaths": {"tags": [1]}}, "goldenPaths.tags must be a list of strings"),

@@ -63,7 +63,15 @@ def test_the_document_describes_every_rest_route() -> None:
     app = create_app(Settings(database_url="sqlite://"))
     rest = {route.path for route in app.routes if isinstance(route, APIRoute)}  # GraphQL's is a router of its own
     assert set(openapi_document()["paths"]) == rest  # type: ignore[call-overload]
-    assert rest == {"/healthz", "/readyz", "/metrics", "/api/facts", WEBHOOK}
+    assert rest == {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/facts",
+        "/api/events/deployments",
+        "/api/events/incidents",
+        WEBHOOK,
+    }
 
 
 @pytest.fixture
