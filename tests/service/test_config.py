@@ -63,6 +63,10 @@ def test_every_section_is_read() -> None:
             "cacheDir, webhooks, auth, graphql, dora)",
         ),
         ({"goldenPaths": {"tag": ["x"]}}, "goldenPaths: unknown key 'tag'"),
+        ({"dora": {"profile": "nope"}}, "dora.profile: no profile named 'nope' (known: dora-2024)"),
+        ({"dora": {"profiles": {"mine": {"leadTime": {}}}}}, "dora.profiles.mine: "),
+        ({"auth": {"mode": "open"}}, "auth.mode must be one of required, none, not 'open'"),
+        ({"auth": {"tokens": [{"name": "ci", "tokenEnv": "CI_TOKEN", "scopes": ["write"]}]}}, "unknown scope 'write'"),
         ({"goldenPaths": {"tags": [1]}}, "goldenPaths.tags must be a list of strings"),
         ({"goldenPaths": {"templates": ["template:"]}}, "goldenPaths.templates: Entity reference"),
         (
