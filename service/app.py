@@ -32,6 +32,7 @@ from scorecards.facts import FactError, Submission
 from service.audit import take_audited_facts
 from service.authentication import NOBODY, Authenticator, AuthError, FactsWriter, refuse
 from service.delivery_routes import add_delivery_routes
+from service.evidence_routes import add_evidence_routes
 from service.graphql.context import RequestContext
 from service.graphql.http import GraphQLHttpRouter
 from service.graphql.schema import build_schema
@@ -177,6 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     add_webhook_routes(app, settings.config)
     add_delivery_routes(app)
+    add_evidence_routes(app, settings.config)
     return app
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.refs import RefError, parse_ref
 from catalog.tables import RELATIONS
-from service.auth_config import ADMIN, FACTS_WRITE, SCOPES, AuthSettings, UserAccess
+from service.auth_config import ADMIN, FACTS_WRITE, READ, SCOPES, AuthSettings, UserAccess
 from service.jwks import JwksUnavailable, JwtVerifier, TokenRefused
 from service.rest_errors import problem
 
@@ -191,15 +191,20 @@ def _token_digests(settings: AuthSettings, environ: Mapping[str, str]) -> list[t
 BEARER = HTTPBearer(auto_error=False, description="A static token, or a Backstage user token (see README, Security).")
 
 
-async def facts_writer(
-    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-) -> Caller:
-    """The caller, when it may submit facts; AuthError (401 or 403) otherwise (the security scheme
-    `BEARER` documents the header in the OpenAPI document; the Authenticator reads it)."""
-    caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
-    if not caller.may(FACTS_WRITE):
-        raise forbidden(caller, FACTS_WRITE)
-    return caller
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A FastAPI dependency admitting callers that hold `scope`: AuthError (401 or 403) for the others.
+    The security scheme `BEARER` documents the header in the OpenAPI document; the Authenticator reads it."""
+
+    async def admitted(
+        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+    ) -> Caller:
+        caller: Caller = await request.app.state.authenticator.caller(request.headers.get("authorization"))
+        if not caller.may(scope):
+            raise forbidden(caller, scope)
+        return caller
+
+    return admitted
 
 
-FactsWriter = Annotated[Caller, Depends(facts_writer)]
+FactsWriter = Annotated[Caller, Depends(require(FACTS_WRITE))]
+Reader = Annotated[Caller, Depends(require(READ))]

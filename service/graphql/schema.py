@@ -45,6 +45,7 @@ from service.graphql.errors import (
     bad_input,
     is_unexpected,
 )
+from service.graphql.evidence_types import EvidenceQuery
 from service.graphql.execution import PlainValueExecutionContext
 from service.graphql.filters import EntityFilter
 from service.graphql.pagination import decode_cursor, encode_cursor, page_size
@@ -366,7 +367,9 @@ def build_schema(
     without `introspection`, queries of `__schema` and `__type` are refused."""
     guards: list[Any] = [DisableIntrospection] if not introspection else []
     return StairwaySchema(
-        query=merge_types("Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery, AuditQuery, DoraQuery)),
+        query=merge_types(
+            "Query", (Query, ScorecardQuery, AdoptionQuery, SourceQuery, AuditQuery, DoraQuery, EvidenceQuery)
+        ),
         mutation=merge_types("Mutation", (Mutation, SourceMutation, DeliveryMutation)),
         execution_context_class=execution_context_class,
         # Factories: strawberry builds fresh extensions per request; the two caches are shared by it.

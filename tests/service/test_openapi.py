@@ -70,6 +70,7 @@ def test_the_document_describes_every_rest_route() -> None:
         "/api/facts",
         "/api/events/deployments",
         "/api/events/incidents",
+        "/api/evidence-packs/{kind}/{namespace}/{name}",
         WEBHOOK,
     }
 

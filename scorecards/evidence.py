@@ -1,0 +1,662 @@
+"""Evidence packs: what Stairway knows about one entity at one moment (descriptor, owner, lineage two
+hops each way with each neighbour's level, risk tier, model cards, every check with its observed value
+and fact times, exemptions, level history, DORA keys with their events), sealed and readable.
+
+Sealing: the canonical form is the pack without its `integrity` and `signature` members as JSON with
+keys sorted, no whitespace, UTF-8, instants in ISO-8601 UTC ("...Z"): orjson with OPT_SORT_KEYS. The
+SHA-256 of those bytes is the digest, and an Ed25519 signature, when a key is configured, signs the
+same bytes. A verifier parses the file and canonicalises it again, so a pack may be re-indented or
+re-ordered on its way and still verify; a changed value does not.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.engine import Connection, Engine
+
+from catalog.provenance import to_utc
+from catalog.queries import IN_CHUNK, entities_by_ref, relations_from
+from catalog.refs import parse_ref
+from catalog.relations import INVERSE
+from catalog.tables import ENTITIES, RELATIONS
+from scorecards.definitions import API_VERSION, KIND, Check, EntityScope, Level, Scorecard
+from scorecards.dora import DEFAULT_WINDOW_DAYS, PRODUCTION, DoraKeys, Profile, bands, dora_keys, overall_band
+from scorecards.evaluate import CheckResult, Exemption, applies, evaluate
+from scorecards.exemptions import active_exemptions
+from scorecards.facts import latest_facts
+from scorecards.results import level_history
+from scorecards.rules import CheckStatus, FactDocument, parse_fact_path
+from scorecards.tables import DEPLOYMENTS, INCIDENTS, RESULTS
+
+SCHEMA = "stairway.evidence-pack/v1"
+KEY_ENV = "STAIRWAY_EVIDENCE_KEY"  # the path of a PEM file holding the Ed25519 private key packs are signed with
+RISK_TIER = "stairway.dev/risk-tier"
+MODEL_CARD = "stairway.dev/model-card"
+SEALS = ("integrity", "signature")
+HOPS = 2
+# Relations as seen from an entity that point at what it needs: what it declares in dependsOn, the APIs
+# it consumes, and, from an API, the component that provides it. Their inverses point the other way.
+UPSTREAM = ("dependsOn", "consumesApi", "apiProvidedBy")
+DOWNSTREAM = tuple(INVERSE[relation] for relation in UPSTREAM)  # dependencyOf, apiConsumedBy, providesApi
+_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+class EntityNotFound(KeyError):
+    """No entity with that ref in the catalogue."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(ref)
+        self.ref = ref
+
+    def __str__(self) -> str:
+        return f"no entity {self.ref} in the catalogue"
+
+
+class EvidenceKeyError(ValueError):
+    """A signing or verifying key that cannot be read."""
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one moment of the database, so a pack never mixes two states.
+
+    SQLite reads inside the one transaction the engine begins; PostgreSQL needs REPEATABLE READ for that.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        yield connection
+
+
+def build_pack(
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    ref: str,
+    now: datetime,
+    dora_profile: Profile,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> dict[str, Any]:
+    """The unsealed pack for the entity `ref` (any form parse_ref takes), as of `now`; EntityNotFound."""
+    ref = parse_ref(ref).ref
+    stored = entities_by_ref(connection, [ref]).get(ref) if "\x00" not in ref else None  # PostgreSQL refuses NUL
+    if stored is None:
+        raise EntityNotFound(ref)
+    body, now = stored.body, to_utc(now)
+    relations = relations_from(connection, [ref])[ref]
+    document = FactDocument(
+        {**body, "relations": [{"type": kind, "targetRef": target} for kind, target in relations]},
+        latest_facts(connection, [ref]).get(ref, {}),
+        now,
+    )
+    exempted = active_exemptions(connection, [ref], now)
+    since = (now - timedelta(days=window_days)).date()
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return {
+        "schema": SCHEMA,
+        "generatedAt": instant(now),
+        "entity": {
+            "ref": ref,
+            "kind": body.get("kind"),
+            "descriptor": body,
+            "location": stored.location,
+            "updatedAt": instant(stored.updated_at),
+        },
+        "owner": _owner(connection, stored.owner_ref),
+        "lineage": _lineage(connection, scorecards, ref),
+        "riskTier": annotations.get(RISK_TIER),
+        "modelCards": _listed(annotations.get(MODEL_CARD)),
+        "scorecards": [
+            _scorecard(connection, card, ref, document, exempted.get((ref, card.name), {}), since)
+            for card in scorecards
+            if applies(card, body)
+        ],
+        "dora": _dora(connection, ref, now, dora_profile, window_days),
+    }
+
+
+def instant(moment: datetime) -> str:
+    """A moment as the pack writes it: ISO-8601 in UTC with a Z."""
+    return to_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def _listed(value: object) -> list[str]:
+    """An annotation's values: annotations are strings, so several are written comma-separated."""
+    if not isinstance(value, str):
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _owner(connection: Connection, owner_ref: str | None) -> dict[str, Any] | None:
+    if owner_ref is None:
+        return None
+    found = entities_by_ref(connection, [owner_ref]).get(owner_ref)
+    title = (found.body.get("metadata") or {}).get("title") if found else None
+    return {"ref": owner_ref, "title": title, "inCatalogue": found is not None}
+
+
+# --- lineage ------------------------------------------------------------------------------------
+
+
+def _lineage(connection: Connection, scorecards: Sequence[Scorecard], ref: str) -> dict[str, list[dict[str, Any]]]:
+    """What the entity depends on and what depends on it, two hops each way, with each one's stored levels."""
+    upstream, downstream = _reach(connection, ref, UPSTREAM), _reach(connection, ref, DOWNSTREAM)
+    refs = sorted(set(upstream) | set(downstream))
+    known = _existing(connection, refs)
+    levels = _stored_levels(connection, refs, [card.name for card in scorecards])
+
+    def items(reached: Mapping[str, tuple[int, str, str | None]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "ref": other,
+                "hops": hops,
+                "via": via,
+                "through": through,
+                "inCatalogue": other in known,
+                "levels": {card.name: levels.get((other, card.name)) for card in scorecards},
+            }
+            for other, (hops, via, through) in sorted(reached.items(), key=lambda item: (item[1][0], item[0]))
+        ]
+
+    return {"dependsOn": items(upstream), "dependedOnBy": items(downstream)}
+
+
+def _reach(connection: Connection, ref: str, seen_as: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:
+    """Each entity up to HOPS relations of `seen_as` away: (hops, the relation that reached it, and the
+    entity it was reached through, for two hops; the first in ref order when several lead there)."""
+    reached: dict[str, tuple[int, str, str | None]] = {}
+    frontier = [ref]
+    for hop in range(1, HOPS + 1):
+        following = []
+        for origin, relation, other in sorted(_neighbours(connection, frontier, seen_as)):
+            if other != ref and other not in reached:
+                reached[other] = (hop, relation, origin if hop > 1 else None)
+                following.append(other)
+        frontier = following
+    return reached
+
+
+def _neighbours(connection: Connection, refs: Sequence[str], seen_as: Sequence[str]) -> set[tuple[str, str, str]]:
+    """(ref, relation as the ref sees it, other) for the relations of `seen_as` of each ref: the rows a
+    ref declares, and the rows others declare whose inverse is one of them."""
+    found: set[tuple[str, str, str]] = set()
+    inverses = [INVERSE[relation] for relation in seen_as]
+    r = RELATIONS.c
+    for chunk in _chunks(refs):
+        outgoing = sa.select(r.source_ref, r.type, r.target_ref).where(r.source_ref.in_(chunk), r.type.in_(seen_as))
+        for source, relation, target in connection.execute(outgoing):
+            found.add((source, relation, target))
+        incoming = sa.select(r.target_ref, r.type, r.source_ref).where(r.target_ref.in_(chunk), r.type.in_(inverses))
+        for target, relation, source in connection.execute(incoming):
+            found.add((target, INVERSE[relation], source))
+    return found
+
+
+def _existing(connection: Connection, refs: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(refs):
+        found.update(connection.execute(sa.select(ENTITIES.c.ref).where(ENTITIES.c.ref.in_(chunk))).scalars())
+    return found
+
+
+def _stored_levels(connection: Connection, refs: Sequence[str], names: Sequence[str]) -> dict[tuple[str, str], int]:
+    """The stored level of each (ref, scorecard): what the last evaluation of each neighbour found."""
+    found: dict[tuple[str, str], int] = {}
+    query = sa.select(RESULTS.c.entity_ref, RESULTS.c.scorecard, RESULTS.c.level)
+    for chunk in _chunks(refs):
+        rows = connection.execute(query.where(RESULTS.c.entity_ref.in_(chunk), RESULTS.c.scorecard.in_(names)))
+        found.update({(ref, name): level for ref, name, level in rows})
+    return found
+
+
+def _chunks(refs: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(refs), IN_CHUNK):
+        yield refs[start : start + IN_CHUNK]
+
+
+# --- scorecards ---------------------------------------------------------------------------------
+
+
+def _scorecard(
+    connection: Connection,
+    card: Scorecard,
+    ref: str,
+    document: FactDocument,
+    exempted: Mapping[str, Exemption],
+    since: date,
+) -> dict[str, Any]:
+    """One scorecard's evidence, evaluated live as of the document's moment."""
+    result = evaluate(card, document, exempted)
+    history = level_history(connection, ref, card.name, since=since)
+    return {
+        "name": card.name,
+        "title": card.title,
+        "definition": {"apiVersion": API_VERSION, "digest": definition_digest(card)},
+        "level": _level(result.level),
+        "floor": result.floor.ordinal,
+        "areas": {area.area.id: area.level.ordinal for area in result.areas if area.applicable},
+        "lopsided": result.lopsided,
+        "checks": [_check(found, document) for found in result.checks],
+        "exemptions": [
+            {
+                "check": exemption.check,
+                "reason": exemption.reason,
+                "createdBy": exemption.created_by,
+                "createdAt": instant(exemption.created_at) if exemption.created_at else None,
+                "expiresAt": instant(exemption.expires_at),
+            }
+            for exemption in sorted(exempted.values(), key=lambda one: one.check)
+        ],
+        "history": [{"day": point.day.isoformat(), "level": point.level} for point in history],
+    }
+
+
+def _level(level: Level) -> dict[str, Any]:
+    return {"ordinal": level.ordinal, "id": level.id, "title": level.title}
+
+
+def _check(found: CheckResult, document: FactDocument) -> dict[str, Any]:
+    check = found.check
+    times: dict[str, str | None] = {}
+    if found.status is not CheckStatus.NOT_APPLICABLE:
+        for source, name in _facts_read(check.definition):
+            fact = document.facts.get(source, {}).get(name)
+            times[f"facts.{source}.{name}"] = instant(fact.observed_at) if fact else None
+    return {
+        "id": check.id,
+        "title": check.title,
+        "level": check.level.id,
+        "area": check.area.id,
+        "status": found.status.value,
+        "observed": found.observed,
+        "message": found.message,
+        "factTimestamps": times,
+    }
+
+
+def _facts_read(rule: object) -> Iterator[tuple[str, str]]:
+    """(source, name) of each reported fact a rule definition reads."""
+    if isinstance(rule, Mapping):
+        if "fact" in rule:
+            path = parse_fact_path(rule["fact"])  # the definition compiled: the path is valid
+            if path[0] == "facts":
+                yield path[1], path[2]
+        for key in ("all", "any"):
+            for child in rule.get(key) or ():
+                yield from _facts_read(child)
+        if "not" in rule:
+            yield from _facts_read(rule["not"])
+
+
+def definition_digest(card: Scorecard) -> str:
+    """`sha256:<hex>` of the definition as Stairway read it (canonical JSON): the same for two files that
+    differ only in layout or comments, different when any level, area, check or rule differs."""
+    return "sha256:" + hashlib.sha256(canonical(_definition(card))).hexdigest()
+
+
+def _definition(card: Scorecard) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": card.name, "title": card.title, "description": card.description},
+        "spec": {
+            "filter": _scope(card.scope),
+            "levels": [{"id": level.id, "title": level.title} for level in card.levels],
+            "areas": [{"id": area.id, "title": area.title} for area in card.areas],
+            "lopsidedThreshold": card.lopsided_threshold,
+            "checks": [_check_definition(check) for check in card.checks],
+        },
+    }
+
+
+def _check_definition(check: Check) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "title": check.title,
+        "level": check.level.id,
+        "area": check.area.id,
+        "rule": check.definition,
+        "remediation": check.remediation,
+        "description": check.description,
+        "filter": _scope(check.scope) if check.scope else None,
+        "links": [{"url": link.url, "title": link.title} for link in check.links],
+    }
+
+
+def _scope(scope: EntityScope) -> dict[str, list[str]]:
+    return {key: sorted(values) for key, values in scope.values.items()}
+
+
+# --- DORA ---------------------------------------------------------------------------------------
+
+
+def _dora(connection: Connection, ref: str, now: datetime, profile: Profile, window_days: int) -> dict[str, Any]:
+    keys = dora_keys(connection, [ref], now, window_days).get(ref, DoraKeys())
+    found = bands(keys, profile)
+    return {
+        "deployments": keys.deployments,
+        "failures": keys.failures,
+        "deploymentsPerWeek": keys.deployments_per_week,
+        "leadTimeHours": keys.lead_time_hours,
+        "changeFailureRate": keys.change_failure_rate,
+        "recoveryHours": keys.recovery_hours,
+        "bands": {
+            "deploymentFrequency": found.deployment_frequency.value,
+            "leadTime": found.lead_time.value,
+            "changeFailureRate": found.change_failure_rate.value,
+            "recoveryTime": found.recovery_time.value,
+        },
+        "band": overall_band(found).value,
+        "profile": profile.name,
+        "windowDays": window_days,
+        "events": _event_counts(connection, ref, now, window_days),
+    }
+
+
+def _event_counts(connection: Connection, ref: str, now: datetime, window_days: int) -> dict[str, Any]:
+    """The events behind the keys: production deployments finished, and incidents opened, in the window
+    (the window's bounds as the keys take them: after its start, up to and including `now`)."""
+    start = now - timedelta(days=window_days)
+    d, i = DEPLOYMENTS.c, INCIDENTS.c
+    deployments = (
+        sa.select(sa.func.count())
+        .where(d.entity_ref == ref, d.environment == PRODUCTION, d.finished_at > start, d.finished_at <= now)
+        .scalar_subquery()
+    )
+    incidents = (
+        sa.select(sa.func.count()).where(i.entity_ref == ref, i.opened_at > start, i.opened_at <= now).scalar_subquery()
+    )
+    counted, opened = connection.execute(sa.select(deployments, incidents)).one()
+    return {"environment": PRODUCTION, "deployments": int(counted), "incidents": int(opened)}
+
+
+# --- sealing ------------------------------------------------------------------------------------
+
+
+def canonical(pack: Mapping[str, Any]) -> bytes:
+    """The canonical form: JSON, keys sorted, no whitespace, UTF-8, instants in ISO-8601 UTC."""
+    return orjson.dumps(pack, default=_plain, option=_JSON)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def content(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The pack without its seals: what the digest and signature cover."""
+    return {key: value for key, value in document.items() if key not in SEALS}
+
+
+def seal(pack: Mapping[str, Any], signing_key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    """The pack with `integrity` (the SHA-256 of its canonical form) and, given a key, an Ed25519 `signature`."""
+    data = canonical(content(pack))
+    sealed: dict[str, Any] = orjson.loads(data)  # plain JSON values: it serialises back to the same bytes
+    sealed["integrity"] = {"algorithm": "sha256", "digest": hashlib.sha256(data).hexdigest()}
+    if signing_key is not None:
+        sealed["signature"] = {
+            "algorithm": "ed25519",
+            "keyId": key_id(signing_key.public_key()),
+            "value": base64.b64encode(signing_key.sign(data)).decode(),
+        }
+    return sealed
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """The first 16 hex digits of the SHA-256 of the raw public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def verify(document: object, public_key: Ed25519PublicKey | None = None) -> list[str]:
+    """What is wrong with a sealed pack (nothing: verified). Without `public_key` only the digest is
+    checked; with one, the pack must also carry a valid signature by that key."""
+    if not isinstance(document, Mapping):
+        return ["not an evidence pack: a JSON object is expected"]
+    try:
+        data = canonical(content(document))
+    except orjson.JSONEncodeError as error:  # e.g. an integer past 64 bits
+        return [f"the pack has no canonical form: {error}"]
+    problems = [] if document.get("schema") == SCHEMA else [f"not an evidence pack: its schema is not {SCHEMA}"]
+    problems += _digest_problems(document.get("integrity"), hashlib.sha256(data).hexdigest())
+    if public_key is not None:
+        problems += _signature_problems(document.get("signature"), data, public_key)
+    return problems
+
+
+def _digest_problems(integrity: object, actual: str) -> list[str]:
+    if not isinstance(integrity, Mapping) or not isinstance(integrity.get("digest"), str):
+        return ["the pack has no integrity digest"]
+    if integrity.get("algorithm") != "sha256":
+        return [f"unknown digest algorithm {integrity.get('algorithm')!r}: sha256 is expected"]
+    if integrity["digest"].lower() != actual:
+        return [
+            f"the pack was changed after it was made: its digest says sha256:{integrity['digest']}, "
+            f"its content is sha256:{actual}"
+        ]
+    return []
+
+
+def _signature_problems(signature: object, data: bytes, public_key: Ed25519PublicKey) -> list[str]:
+    expected = key_id(public_key)
+    if not isinstance(signature, Mapping):
+        return [f"the pack is not signed (key {expected} was expected to sign it)"]
+    if signature.get("algorithm") != "ed25519":
+        return [f"unknown signature algorithm {signature.get('algorithm')!r}: ed25519 is expected"]
+    if signature.get("keyId") != expected:
+        return [f"signed by another key: {signature.get('keyId')}, not {expected}"]
+    try:
+        public_key.verify(base64.b64decode(str(signature.get("value")), validate=True), data)
+    except (InvalidSignature, ValueError):
+        return [f"the signature is not valid for the pack's content under key {expected}"]
+    return []
+
+
+def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """The Ed25519 private key in a PEM file (unencrypted PKCS#8); EvidenceKeyError when it is not one."""
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except OSError as error:
+        raise EvidenceKeyError(f"{path}: cannot read the signing key: {error.strerror}") from None
+    except (ValueError, TypeError) as error:  # TypeError: the key is encrypted
+        raise EvidenceKeyError(f"{path}: not a PEM private key Stairway can use: {error}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise EvidenceKeyError(f"{path}: the key is {type(key).__name__.removeprefix('_')}, not Ed25519")
+    return key
+
+
+def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    """The Ed25519 public key in a PEM file: a public key, or the private key it belongs to."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise EvidenceKeyError(f"{path}: cannot read the public key: {error.strerror}") from None
+    if b"PRIVATE KEY" in data:
+        return load_signing_key(path).public_key()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as error:
+        raise EvidenceKeyError(f"{path}: not a PEM public key: {error}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise EvidenceKeyError(f"{path}: the key is {type(key).__name__.removeprefix('_')}, not Ed25519")
+    return key
+
+
+def configured_signing_key(environ: Mapping[str, str] = os.environ, name: str = KEY_ENV) -> Ed25519PrivateKey | None:
+    """The signing key whose PEM file the variable `name` names; None when it is unset or empty."""
+    path = environ.get(name, "").strip()
+    return load_signing_key(path) if path else None
+
+
+def sealed_pack(
+    engine: Engine,
+    scorecards: Sequence[Scorecard],
+    ref: str,
+    now: datetime,
+    dora_profile: Profile,
+    signing_key: Ed25519PrivateKey | None,
+) -> dict[str, Any]:
+    """A pack built from one snapshot of the database, sealed (and signed, given a key)."""
+    with snapshot(engine) as connection:
+        pack = build_pack(connection, scorecards, ref, now, dora_profile)
+    return seal(pack, signing_key)
+
+
+# --- the Markdown report ------------------------------------------------------------------------
+
+
+def render_markdown(pack: Mapping[str, Any]) -> str:
+    """The pack as a report for people: the same content under headings, in tables."""
+    entity = pack["entity"]
+    lines = [f"# Evidence pack: {entity['ref']}", "", f"Generated {pack['generatedAt']} ({pack['schema']}).", ""]
+    lines += _summary(pack)
+    lines += _lineage_section(pack["lineage"])
+    for card in pack["scorecards"]:
+        lines += _scorecard_section(card)
+    lines += _dora_section(pack["dora"])
+    lines += _seal_section(pack)
+    descriptor = orjson.dumps(entity["descriptor"], option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    lines += ["## Descriptor", "", f"From {_cell(entity.get('location'))}.", "", "```json", descriptor, "```", ""]
+    return "\n".join(lines)
+
+
+def _summary(pack: Mapping[str, Any]) -> list[str]:
+    entity, owner = pack["entity"], pack["owner"]
+    metadata = entity["descriptor"].get("metadata") or {}
+    owned = "none" if owner is None else owner["ref"] + (f" ({owner['title']})" if owner.get("title") else "")
+    rows = [
+        ("Kind", entity.get("kind")),
+        ("Title", metadata.get("title") or metadata.get("name")),
+        ("Owner", owned),
+        ("Risk tier", pack["riskTier"] or "not declared"),
+        ("Model cards", ", ".join(pack["modelCards"]) or "none"),
+    ]
+    return ["## Summary", "", *_table(("", ""), rows), ""]
+
+
+def _lineage_section(lineage: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+    lines = ["## Lineage", ""]
+    for key, heading in (("dependsOn", "Depends on"), ("dependedOnBy", "Depended on by")):
+        items = lineage[key]
+        lines += [f"### {heading}", ""]
+        if not items:
+            lines += ["Nothing within two hops.", ""]
+            continue
+        names = sorted({name for item in items for name in item["levels"]})
+        rows = [
+            (
+                item["ref"] + ("" if item["inCatalogue"] else " (not in the catalogue)"),
+                item["hops"],
+                item["via"],
+                item["through"] or "",
+                *(item["levels"][name] if item["levels"][name] is not None else "-" for name in names),
+            )
+            for item in items
+        ]
+        lines += [*_table(("Entity", "Hops", "Relation", "Through", *names), rows), ""]
+    return lines
+
+
+def _scorecard_section(card: Mapping[str, Any]) -> list[str]:
+    level = card["level"]
+    lines = [
+        f"## Scorecard: {card['title']} ({card['name']})",
+        "",
+        f"Level {level['ordinal']} {level['title']}; definition {card['definition']['digest']}.",
+        "",
+        "### Checks",
+        "",
+    ]
+    rows = [
+        (
+            check["level"],
+            check["area"],
+            check["id"],
+            check["status"],
+            _observed(check["observed"]),
+            check["message"],
+            "; ".join(f"{name} {when or 'never'}" for name, when in check["factTimestamps"].items()),
+        )
+        for check in card["checks"]
+    ]
+    lines += [*_table(("Level", "Area", "Check", "Status", "Observed", "Reason", "Facts observed"), rows), ""]
+    lines += ["### Exemptions", ""]
+    exemptions = [(e["check"], e["reason"], e["createdBy"] or "", e["expiresAt"]) for e in card["exemptions"]]
+    lines += [*_table(("Check", "Reason", "By", "Expires"), exemptions), ""] if exemptions else ["None.", ""]
+    lines += ["### Level history", ""]
+    changes = [point for index, point in enumerate(card["history"]) if not index or _changed(card["history"], index)]
+    steps = [(point["day"], point["level"]) for point in changes]
+    lines += [*_table(("Since", "Level"), steps), ""] if steps else ["No daily snapshot in the window.", ""]
+    return lines
+
+
+def _changed(history: list[dict[str, Any]], index: int) -> bool:
+    return bool(history[index]["level"] != history[index - 1]["level"])
+
+
+def _dora_section(dora: Mapping[str, Any]) -> list[str]:
+    found = dora["bands"]
+    rows = [
+        ("Deployments per week", _number(dora["deploymentsPerWeek"], "{:.2f}"), found["deploymentFrequency"]),
+        ("Lead time for changes", _number(dora["leadTimeHours"], "{:.1f} hours"), found["leadTime"]),
+        ("Change failure rate", _number(dora["changeFailureRate"], "{:.1%}"), found["changeFailureRate"]),
+        ("Recovery time", _number(dora["recoveryHours"], "{:.1f} hours"), found["recoveryTime"]),
+    ]
+    events = dora["events"]
+    return [
+        f"## DORA ({dora['profile']}, {dora['windowDays']} days)",
+        "",
+        *_table(("Key", "Value", "Band"), rows),
+        "",
+        f"Overall band {dora['band']}, from {events['deployments']} {events['environment']} deployments "
+        f"({dora['failures']} failed) and {events['incidents']} incidents.",
+        "",
+    ]
+
+
+def _seal_section(pack: Mapping[str, Any]) -> list[str]:
+    integrity, signature = pack.get("integrity"), pack.get("signature")
+    lines = ["## Integrity", ""]
+    if integrity:
+        lines.append(f"SHA-256 of the JSON pack's canonical form: `{integrity['digest']}`.")
+    if signature:
+        lines.append(f"Signed ({signature['algorithm']}) by key `{signature['keyId']}`.")
+    elif integrity:
+        lines.append("Not signed.")
+    return [*lines, ""] if integrity else []
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    return [
+        "| " + " | ".join(map(_cell, header)) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(map(_cell, row)) + " |" for row in rows),
+    ]
+
+
+def _cell(value: object) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|") if value is not None else ""
+
+
+def _observed(value: object) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _number(value: float | None, form: str) -> str:
+    return "not reported" if value is None else form.format(value)
