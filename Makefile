@@ -39,6 +39,9 @@ bench: install
 	$(BIN)/python bench/score.py 50000
 	$(BIN)/python bench/adoption.py 50000
 	$(BIN)/python bench/refresh.py --entities 50000 --repositories 1000
+	$(BIN)/python bench/delivery.py --events 100000
+	$(BIN)/python bench/dora.py --components 30000 --events 1000000
+	$(BIN)/python bench/evidence.py
 
 clean:
 	rm -rf $(VENV) stairway.db stairway.db-wal stairway.db-shm

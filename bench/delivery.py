@@ -16,12 +16,9 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,45 +28,14 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from catalog.database import create_engine, database_url, migrate  # noqa: E402
+from scratch import scratch_engine  # noqa: E402
+
 from catalog.tables import ENTITIES  # noqa: E402
 from scorecards.delivery import EventReceipt, take_deployments  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=90)
 TARGET = 10_000  # events/s
-
-
-@contextmanager
-def fresh_engine(url: str | None) -> Iterator[sa.engine.Engine]:
-    """A migrated engine: a temporary SQLite file, a throwaway PostgreSQL schema, or the URL as it is."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as scratch:
-            engine = create_engine(f"sqlite:///{scratch}/delivery.db")
-            migrate(engine)
-            yield engine
-            engine.dispose()
-        return
-    if not database_url(url).startswith("postgresql"):
-        engine = create_engine(url)
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
-    schema = f"bench_delivery_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    scoped = sa.make_url(database_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine(scoped.render_as_string(hide_password=False))
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def seed_catalogue(engine: sa.engine.Engine, components: int) -> list[str]:
@@ -156,7 +122,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args()
 
-    with fresh_engine(args.database_url) as engine:
+    with scratch_engine(args.database_url) as engine:
         refs = seed_catalogue(engine, args.components)
         bodies = deployment_bodies(args.events, refs)
         batches = [bodies[start : start + args.batch] for start in range(0, len(bodies), args.batch)]

@@ -71,6 +71,8 @@ GROUPINGS = ("owner", "system", "domain")
 
 
 class Band(StrEnum):
+    """A key's performance band, best first; NOT_REPORTED when there is nothing to band."""
+
     ELITE = "ELITE"
     HIGH = "HIGH"
     MEDIUM = "MEDIUM"
@@ -357,7 +359,7 @@ def _among(connection: Connection, column: sa.ColumnElement[str], refs: Sequence
             sa.func.json_each(orjson.dumps(list(refs)).decode())
         )
         return column.in_(listed)
-    return column == sa.any_(sa.bindparam("refs", list(refs), type_=postgresql.ARRAY(sa.String)))
+    return column == sa.any_(sa.bindparam("refs", list(refs), type_=postgresql.ARRAY(sa.String), unique=True))
 
 
 def _keyed(

@@ -224,7 +224,7 @@ def test_window_edges_an_event_at_the_start_is_out_at_now_is_in(connection: Conn
     # a0-a5, changes 1 2 3 4 7 10 100 h (median 4 h), incidents 1 2 6 h (median 2 h).
     earlier = dora_keys(connection, [ALPHA], NOW - timedelta(seconds=1))[ALPHA]
     assert earlier == pytest.approx(DoraKeys(6, 3, per_week(6), 4.0, 3 / 6, 2.0))
-    # A window that ends at a0's finish: a0 alone, with its 100 h change; i4 (0 h before it ends) too.
+    # A window that ends at a0's finish: a0 alone, with its 100 h change, and i4, opened at that moment (1 h).
     assert dora_keys(connection, [ALPHA], START)[ALPHA] == DoraKeys(1, 0, per_week(1), 100.0, 0.0, 1.0)
 
 
