@@ -43,7 +43,8 @@ from catalog.ingest import ingest  # noqa: E402
 from catalog.tables import ENTITIES, utc_now  # noqa: E402
 from scorecards.definitions import Scorecard, load_scorecards  # noqa: E402
 from scorecards.dora import DORA_2024  # noqa: E402
-from scorecards.evidence import render_markdown, sealed_pack  # noqa: E402
+from scorecards.evidence import sealed_pack  # noqa: E402
+from scorecards.evidence_report import render_markdown  # noqa: E402
 from scorecards.results import store_results  # noqa: E402
 from scorecards.tables import EXEMPTIONS, FACTS, HISTORY, RESULTS  # noqa: E402
 

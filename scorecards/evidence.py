@@ -2,29 +2,19 @@
 hops each way with each neighbour's level, risk tier, model cards, every check with its observed value
 and fact times, exemptions, level history, DORA keys with their events), sealed and readable.
 
-Sealing: the canonical form is the pack without its `integrity` and `signature` members as JSON with
-keys sorted, no whitespace, UTF-8, instants in ISO-8601 UTC ("...Z"): orjson with OPT_SORT_KEYS. The
-SHA-256 of those bytes is the digest, and an Ed25519 signature, when a key is configured, signs the
-same bytes. A verifier parses the file and canonicalises it again, so a pack may be re-indented or
-re-ordered on its way and still verify; a changed value does not.
+scorecards/evidence_seal.py seals a pack (digest, signature); scorecards/evidence_report.py renders it.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
 from catalog.provenance import to_utc
@@ -35,23 +25,20 @@ from catalog.tables import ENTITIES, RELATIONS
 from scorecards.definitions import API_VERSION, KIND, Check, EntityScope, Level, Scorecard
 from scorecards.dora import DEFAULT_WINDOW_DAYS, PRODUCTION, DoraKeys, Profile, bands, dora_keys, overall_band
 from scorecards.evaluate import CheckResult, Exemption, applies, evaluate
+from scorecards.evidence_seal import SCHEMA, canonical, instant, seal
 from scorecards.exemptions import active_exemptions
 from scorecards.facts import latest_facts
 from scorecards.results import level_history
 from scorecards.rules import CheckStatus, FactDocument, parse_fact_path
 from scorecards.tables import DEPLOYMENTS, INCIDENTS, RESULTS
 
-SCHEMA = "stairway.evidence-pack/v1"
-KEY_ENV = "STAIRWAY_EVIDENCE_KEY"  # the path of a PEM file holding the Ed25519 private key packs are signed with
 RISK_TIER = "stairway.dev/risk-tier"
 MODEL_CARD = "stairway.dev/model-card"
-SEALS = ("integrity", "signature")
 HOPS = 2
 # Relations as seen from an entity that point at what it needs: what it declares in dependsOn, the APIs
 # it consumes, and, from an API, the component that provides it. Their inverses point the other way.
 UPSTREAM = ("dependsOn", "consumesApi", "apiProvidedBy")
 DOWNSTREAM = tuple(INVERSE[relation] for relation in UPSTREAM)  # dependencyOf, apiConsumedBy, providesApi
-_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 class EntityNotFound(KeyError):
@@ -63,10 +50,6 @@ class EntityNotFound(KeyError):
 
     def __str__(self) -> str:
         return f"no entity {self.ref} in the catalogue"
-
-
-class EvidenceKeyError(ValueError):
-    """A signing or verifying key that cannot be read."""
 
 
 @contextmanager
@@ -125,11 +108,6 @@ def build_pack(
         ],
         "dora": _dora(connection, ref, now, dora_profile, window_days),
     }
-
-
-def instant(moment: datetime) -> str:
-    """A moment as the pack writes it: ISO-8601 in UTC with a Z."""
-    return to_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _listed(value: object) -> list[str]:
@@ -385,124 +363,6 @@ def _event_counts(connection: Connection, ref: str, now: datetime, window_days: 
 # --- sealing ------------------------------------------------------------------------------------
 
 
-def canonical(pack: Mapping[str, Any]) -> bytes:
-    """The canonical form: JSON, keys sorted, no whitespace, UTF-8, instants in ISO-8601 UTC."""
-    return orjson.dumps(pack, default=_plain, option=_JSON)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return instant(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def content(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The pack without its seals: what the digest and signature cover."""
-    return {key: value for key, value in document.items() if key not in SEALS}
-
-
-def seal(pack: Mapping[str, Any], signing_key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
-    """The pack with `integrity` (the SHA-256 of its canonical form) and, given a key, an Ed25519 `signature`."""
-    data = canonical(content(pack))
-    sealed: dict[str, Any] = orjson.loads(data)  # plain JSON values: it serialises back to the same bytes
-    sealed["integrity"] = {"algorithm": "sha256", "digest": hashlib.sha256(data).hexdigest()}
-    if signing_key is not None:
-        sealed["signature"] = {
-            "algorithm": "ed25519",
-            "keyId": key_id(signing_key.public_key()),
-            "value": base64.b64encode(signing_key.sign(data)).decode(),
-        }
-    return sealed
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """The first 16 hex digits of the SHA-256 of the raw public key."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def verify(document: object, public_key: Ed25519PublicKey | None = None) -> list[str]:
-    """What is wrong with a sealed pack (nothing: verified). Without `public_key` only the digest is
-    checked; with one, the pack must also carry a valid signature by that key."""
-    if not isinstance(document, Mapping):
-        return ["not an evidence pack: a JSON object is expected"]
-    try:
-        data = canonical(content(document))
-    except orjson.JSONEncodeError as error:  # e.g. an integer past 64 bits
-        return [f"the pack has no canonical form: {error}"]
-    problems = [] if document.get("schema") == SCHEMA else [f"not an evidence pack: its schema is not {SCHEMA}"]
-    problems += _digest_problems(document.get("integrity"), hashlib.sha256(data).hexdigest())
-    if public_key is not None:
-        problems += _signature_problems(document.get("signature"), data, public_key)
-    return problems
-
-
-def _digest_problems(integrity: object, actual: str) -> list[str]:
-    if not isinstance(integrity, Mapping) or not isinstance(integrity.get("digest"), str):
-        return ["the pack has no integrity digest"]
-    if integrity.get("algorithm") != "sha256":
-        return [f"unknown digest algorithm {integrity.get('algorithm')!r}: sha256 is expected"]
-    if integrity["digest"].lower() != actual:
-        return [
-            f"the pack was changed after it was made: its digest says sha256:{integrity['digest']}, "
-            f"its content is sha256:{actual}"
-        ]
-    return []
-
-
-def _signature_problems(signature: object, data: bytes, public_key: Ed25519PublicKey) -> list[str]:
-    expected = key_id(public_key)
-    if not isinstance(signature, Mapping):
-        return [f"the pack is not signed (key {expected} was expected to sign it)"]
-    if signature.get("algorithm") != "ed25519":
-        return [f"unknown signature algorithm {signature.get('algorithm')!r}: ed25519 is expected"]
-    if signature.get("keyId") != expected:
-        return [f"signed by another key: {signature.get('keyId')}, not {expected}"]
-    try:
-        public_key.verify(base64.b64decode(str(signature.get("value")), validate=True), data)
-    except (InvalidSignature, ValueError):
-        return [f"the signature is not valid for the pack's content under key {expected}"]
-    return []
-
-
-def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """The Ed25519 private key in a PEM file (unencrypted PKCS#8); EvidenceKeyError when it is not one."""
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except OSError as error:
-        raise EvidenceKeyError(f"{path}: cannot read the signing key: {error.strerror}") from None
-    except (ValueError, TypeError) as error:  # TypeError: the key is encrypted
-        raise EvidenceKeyError(f"{path}: not a PEM private key Stairway can use: {error}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise EvidenceKeyError(f"{path}: the key is {type(key).__name__.removeprefix('_')}, not Ed25519")
-    return key
-
-
-def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
-    """The Ed25519 public key in a PEM file: a public key, or the private key it belongs to."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise EvidenceKeyError(f"{path}: cannot read the public key: {error.strerror}") from None
-    if b"PRIVATE KEY" in data:
-        return load_signing_key(path).public_key()
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError as error:
-        raise EvidenceKeyError(f"{path}: not a PEM public key: {error}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise EvidenceKeyError(f"{path}: the key is {type(key).__name__.removeprefix('_')}, not Ed25519")
-    return key
-
-
-def configured_signing_key(environ: Mapping[str, str] = os.environ, name: str = KEY_ENV) -> Ed25519PrivateKey | None:
-    """The signing key whose PEM file the variable `name` names; None when it is unset or empty."""
-    path = environ.get(name, "").strip()
-    return load_signing_key(path) if path else None
-
-
 def sealed_pack(
     engine: Engine,
     scorecards: Sequence[Scorecard],
@@ -515,148 +375,3 @@ def sealed_pack(
     with snapshot(engine) as connection:
         pack = build_pack(connection, scorecards, ref, now, dora_profile)
     return seal(pack, signing_key)
-
-
-# --- the Markdown report ------------------------------------------------------------------------
-
-
-def render_markdown(pack: Mapping[str, Any]) -> str:
-    """The pack as a report for people: the same content under headings, in tables."""
-    entity = pack["entity"]
-    lines = [f"# Evidence pack: {entity['ref']}", "", f"Generated {pack['generatedAt']} ({pack['schema']}).", ""]
-    lines += _summary(pack)
-    lines += _lineage_section(pack["lineage"])
-    for card in pack["scorecards"]:
-        lines += _scorecard_section(card)
-    lines += _dora_section(pack["dora"])
-    lines += _seal_section(pack)
-    descriptor = orjson.dumps(entity["descriptor"], option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
-    lines += ["## Descriptor", "", f"From {_cell(entity.get('location'))}.", "", "```json", descriptor, "```", ""]
-    return "\n".join(lines)
-
-
-def _summary(pack: Mapping[str, Any]) -> list[str]:
-    entity, owner = pack["entity"], pack["owner"]
-    metadata = entity["descriptor"].get("metadata") or {}
-    owned = "none" if owner is None else owner["ref"] + (f" ({owner['title']})" if owner.get("title") else "")
-    rows = [
-        ("Kind", entity.get("kind")),
-        ("Title", metadata.get("title") or metadata.get("name")),
-        ("Owner", owned),
-        ("Risk tier", pack["riskTier"] or "not declared"),
-        ("Model cards", ", ".join(pack["modelCards"]) or "none"),
-    ]
-    return ["## Summary", "", *_table(("", ""), rows), ""]
-
-
-def _lineage_section(lineage: Mapping[str, list[dict[str, Any]]]) -> list[str]:
-    lines = ["## Lineage", ""]
-    for key, heading in (("dependsOn", "Depends on"), ("dependedOnBy", "Depended on by")):
-        items = lineage[key]
-        lines += [f"### {heading}", ""]
-        if not items:
-            lines += ["Nothing within two hops.", ""]
-            continue
-        names = sorted({name for item in items for name in item["levels"]})
-        rows = [
-            (
-                item["ref"] + ("" if item["inCatalogue"] else " (not in the catalogue)"),
-                item["hops"],
-                item["via"],
-                item["through"] or "",
-                *(item["levels"][name] if item["levels"][name] is not None else "-" for name in names),
-            )
-            for item in items
-        ]
-        lines += [*_table(("Entity", "Hops", "Relation", "Through", *names), rows), ""]
-    return lines
-
-
-def _scorecard_section(card: Mapping[str, Any]) -> list[str]:
-    level = card["level"]
-    lines = [
-        f"## Scorecard: {card['title']} ({card['name']})",
-        "",
-        f"Level {level['ordinal']} {level['title']}; definition {card['definition']['digest']}.",
-        "",
-        "### Checks",
-        "",
-    ]
-    rows = [
-        (
-            check["level"],
-            check["area"],
-            check["id"],
-            check["status"],
-            _observed(check["observed"]),
-            check["message"],
-            "; ".join(f"{name} {when or 'never'}" for name, when in check["factTimestamps"].items()),
-        )
-        for check in card["checks"]
-    ]
-    lines += [*_table(("Level", "Area", "Check", "Status", "Observed", "Reason", "Facts observed"), rows), ""]
-    lines += ["### Exemptions", ""]
-    exemptions = [(e["check"], e["reason"], e["createdBy"] or "", e["expiresAt"]) for e in card["exemptions"]]
-    lines += [*_table(("Check", "Reason", "By", "Expires"), exemptions), ""] if exemptions else ["None.", ""]
-    lines += ["### Level history", ""]
-    changes = [point for index, point in enumerate(card["history"]) if not index or _changed(card["history"], index)]
-    steps = [(point["day"], point["level"]) for point in changes]
-    lines += [*_table(("Since", "Level"), steps), ""] if steps else ["No daily snapshot in the window.", ""]
-    return lines
-
-
-def _changed(history: list[dict[str, Any]], index: int) -> bool:
-    return bool(history[index]["level"] != history[index - 1]["level"])
-
-
-def _dora_section(dora: Mapping[str, Any]) -> list[str]:
-    found = dora["bands"]
-    rows = [
-        ("Deployments per week", _number(dora["deploymentsPerWeek"], "{:.2f}"), found["deploymentFrequency"]),
-        ("Lead time for changes", _number(dora["leadTimeHours"], "{:.1f} hours"), found["leadTime"]),
-        ("Change failure rate", _number(dora["changeFailureRate"], "{:.1%}"), found["changeFailureRate"]),
-        ("Recovery time", _number(dora["recoveryHours"], "{:.1f} hours"), found["recoveryTime"]),
-    ]
-    events = dora["events"]
-    return [
-        f"## DORA ({dora['profile']}, {dora['windowDays']} days)",
-        "",
-        *_table(("Key", "Value", "Band"), rows),
-        "",
-        f"Overall band {dora['band']}, from {events['deployments']} {events['environment']} deployments "
-        f"({dora['failures']} failed) and {events['incidents']} incidents.",
-        "",
-    ]
-
-
-def _seal_section(pack: Mapping[str, Any]) -> list[str]:
-    integrity, signature = pack.get("integrity"), pack.get("signature")
-    lines = ["## Integrity", ""]
-    if integrity:
-        lines.append(f"SHA-256 of the JSON pack's canonical form: `{integrity['digest']}`.")
-    if signature:
-        lines.append(f"Signed ({signature['algorithm']}) by key `{signature['keyId']}`.")
-    elif integrity:
-        lines.append("Not signed.")
-    return [*lines, ""] if integrity else []
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    return [
-        "| " + " | ".join(map(_cell, header)) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(map(_cell, row)) + " |" for row in rows),
-    ]
-
-
-def _cell(value: object) -> str:
-    return " ".join(str(value).split()).replace("|", "\\|") if value is not None else ""
-
-
-def _observed(value: object) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _number(value: float | None, form: str) -> str:
-    return "not reported" if value is None else form.format(value)

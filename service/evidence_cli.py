@@ -59,7 +59,8 @@ def make_pack(target: str, out: str | None, form: str, config_file: str | None) 
     from catalog.database import create_engine, migrate
     from catalog.refs import RefError, parse_ref
     from catalog.tables import utc_now
-    from scorecards.evidence import EntityNotFound, EvidenceKeyError, configured_signing_key, sealed_pack
+    from scorecards.evidence import EntityNotFound, sealed_pack
+    from scorecards.evidence_seal import EvidenceKeyError, configured_signing_key
     from service.config import command_config
     from service.scorecard_cli import live_scorecards
 
@@ -90,7 +91,7 @@ def make_pack(target: str, out: str | None, form: str, config_file: str | None) 
 def _text(pack: dict[str, Any], form: str) -> str:
     import orjson
 
-    from scorecards.evidence import render_markdown
+    from scorecards.evidence_report import render_markdown
 
     if form == "markdown":
         return render_markdown(pack)
@@ -109,7 +110,7 @@ def verify_file(path: str, public_key_file: str | None) -> int:
     """Check a pack file: 0 and what was verified, 1 and each problem, 2 when the file or key cannot be read."""
     import orjson
 
-    from scorecards.evidence import EvidenceKeyError, verify
+    from scorecards.evidence_seal import EvidenceKeyError, verify
 
     try:
         with open(path, "rb") as handle:
@@ -133,7 +134,7 @@ def verify_file(path: str, public_key_file: str | None) -> int:
 
 
 def _public_key(given: str | None) -> Ed25519PublicKey | None:
-    from scorecards.evidence import configured_signing_key, load_public_key
+    from scorecards.evidence_seal import configured_signing_key, load_public_key
 
     if given is not None:
         return load_public_key(given)
@@ -142,7 +143,7 @@ def _public_key(given: str | None) -> Ed25519PublicKey | None:
 
 
 def _signer(document: dict[str, Any], public_key: Ed25519PublicKey | None) -> str:
-    from scorecards.evidence import key_id
+    from scorecards.evidence_seal import key_id
 
     if public_key is not None:
         return f"signed by key {key_id(public_key)}"

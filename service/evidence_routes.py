@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 
 from catalog.refs import entity_ref
 from catalog.tables import utc_now
-from scorecards.evidence import EntityNotFound, EvidenceKeyError, configured_signing_key, render_markdown, sealed_pack
+from scorecards.evidence import EntityNotFound, sealed_pack
+from scorecards.evidence_report import render_markdown
+from scorecards.evidence_seal import EvidenceKeyError, configured_signing_key
 from service.authentication import Reader
 from service.config import Config
 from service.rest_errors import problem

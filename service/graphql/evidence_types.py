@@ -11,7 +11,8 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from catalog.refs import RefError, parse_ref
-from scorecards.evidence import EntityNotFound, EvidenceKeyError, configured_signing_key, sealed_pack
+from scorecards.evidence import EntityNotFound, sealed_pack
+from scorecards.evidence_seal import EvidenceKeyError, configured_signing_key
 from service.graphql.context import RequestContext
 from service.graphql.errors import INTERNAL, bad_input
 

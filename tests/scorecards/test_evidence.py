@@ -21,17 +21,15 @@ from sqlalchemy.engine import Engine
 from catalog.ingest import ingest
 from scorecards.definitions import Scorecard, load_scorecards, parse_scorecard, read_scorecards
 from scorecards.dora import DORA_2024
-from scorecards.evidence import (
-    EntityNotFound,
+from scorecards.evidence import EntityNotFound, build_pack, definition_digest
+from scorecards.evidence_report import render_markdown
+from scorecards.evidence_seal import (
     EvidenceKeyError,
-    build_pack,
     canonical,
     configured_signing_key,
-    definition_digest,
     key_id,
     load_public_key,
     load_signing_key,
-    render_markdown,
     seal,
     verify,
 )

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.tables import utc_now
 from scorecards.definitions import Scorecard, load_scorecards
-from scorecards.evidence import key_id, verify
+from scorecards.evidence_seal import key_id, verify
 from scorecards.results import store_results, take_facts
 from service.app import create_app
 from service.auth_config import parse_auth
