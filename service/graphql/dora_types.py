@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from scorecards import dora
 from scorecards.delivery import EventError, take_deployments, take_incidents
-from service.audit import take_audited_events
+from service.audit import EventTaker, receipt_json, take_audited_events
 from service.graphql.context import RequestContext
 from service.graphql.errors import BAD_USER_INPUT, NOT_FOUND, bad_input
 from service.graphql.filters import EntityFilter
@@ -118,23 +118,19 @@ class DeliveryMutation:
     @strawberry.mutation(description="Report deployments: one JSON object or an array of up to 1,000, as "
                          "POST /api/events/deployments takes them. Idempotent by id.")  # fmt: skip
     async def report_deployments(self, info: strawberry.Info[RequestContext, None], events: JSON) -> EventReceipt:
-        return await _report(info.context, events, "deployments")
+        return await _report(info.context, events, take_deployments, "reportDeployments")
 
     @strawberry.mutation(description="Report incidents: one JSON object or an array of up to 1,000, as "
                          "POST /api/events/incidents takes them. Idempotent by id.")  # fmt: skip
     async def report_incidents(self, info: strawberry.Info[RequestContext, None], events: JSON) -> EventReceipt:
-        return await _report(info.context, events, "incidents")
+        return await _report(info.context, events, take_incidents, "reportIncidents")
 
 
-async def _report(context: RequestContext, events: object, kind: str) -> EventReceipt:
-    take = take_deployments if kind == "deployments" else take_incidents
-    action = "reportDeployments" if kind == "deployments" else "reportIncidents"
+async def _report(context: RequestContext, events: object, take: EventTaker, action: str) -> EventReceipt:
     engine, caller = context.engine, context.caller
     try:
         receipt = await asyncio.to_thread(take_audited_events, engine, caller, take, action, events, context.now)
     except EventError as error:
         code = NOT_FOUND if error.status == 404 else BAD_USER_INPUT
         raise bad_input(f"{error.field}: {error.message}", error.field, code) from None
-    return EventReceipt(
-        received=receipt.received, created=receipt.created, updated=receipt.updated, unchanged=receipt.unchanged
-    )
+    return EventReceipt(**receipt_json(receipt))
