@@ -18,6 +18,7 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/stairway refresh local
 	$(BIN)/stairway facts submit examples/facts.json
+	$(BIN)/stairway events submit examples/deliveries.json --shift-to-now
 	$(BIN)/stairway serve --host 127.0.0.1 --port 8080 --graphiql
 
 test: lint

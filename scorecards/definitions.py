@@ -116,6 +116,11 @@ class Scorecard:
         return tuple(check.id for check in self.checks)
 
     @property
+    def dora_windows(self) -> frozenset[int]:
+        """The windows (days) over which its checks read `dora.*` facts; empty when none does."""
+        return frozenset().union(*(check.rule.dora_windows for check in self.checks))
+
+    @property
     def check_places(self) -> tuple[tuple[str, int], ...]:
         """Each check's (area id, level ordinal), in definition order."""
         return tuple((check.area.id, check.level.ordinal) for check in self.checks)

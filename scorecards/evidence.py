@@ -11,14 +11,14 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
 from catalog.provenance import to_utc
-from catalog.queries import IN_CHUNK, entities_by_ref, relations_from
+from catalog.queries import IN_CHUNK, entities_by_ref
 from catalog.refs import parse_ref
 from catalog.relations import INVERSE
 from catalog.tables import ENTITIES, RELATIONS
@@ -27,8 +27,8 @@ from scorecards.dora import DEFAULT_WINDOW_DAYS, PRODUCTION, DoraKeys, Profile, 
 from scorecards.evaluate import CheckResult, Exemption, applies, evaluate
 from scorecards.evidence_seal import SCHEMA, canonical, instant, seal
 from scorecards.exemptions import active_exemptions
-from scorecards.facts import latest_facts
-from scorecards.results import level_history
+from scorecards.paper_maturity import paper_maturity
+from scorecards.results import dora_windows, fact_documents, level_history
 from scorecards.rules import CheckStatus, FactDocument, parse_fact_path
 from scorecards.tables import DEPLOYMENTS, INCIDENTS, RESULTS
 
@@ -64,6 +64,14 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+class Delivery(NamedTuple):
+    """The entity's DORA keys over the pack's window (None: no events), and the profile that bands them."""
+
+    keys: DoraKeys | None
+    profile: Profile
+    window_days: int
+
+
 def build_pack(
     connection: Connection,
     scorecards: Sequence[Scorecard],
@@ -78,13 +86,9 @@ def build_pack(
     if stored is None:
         raise EntityNotFound(ref)
     body, now = stored.body, to_utc(now)
-    relations = relations_from(connection, [ref])[ref]
-    document = FactDocument(
-        {**body, "relations": [{"type": kind, "targetRef": target} for kind, target in relations]},
-        latest_facts(connection, [ref]).get(ref, {}),
-        now,
-    )
+    _ref, document = next(fact_documents(connection, [ref], None, now, dora_windows(scorecards), dora_profile))
     exempted = active_exemptions(connection, [ref], now)
+    delivery = Delivery(dora_keys(connection, [ref], now, window_days).get(ref), dora_profile, window_days)
     since = (now - timedelta(days=window_days)).date()
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     return {
@@ -102,11 +106,11 @@ def build_pack(
         "riskTier": annotations.get(RISK_TIER),
         "modelCards": _listed(annotations.get(MODEL_CARD)),
         "scorecards": [
-            _scorecard(connection, card, ref, document, exempted.get((ref, card.name), {}), since)
+            _scorecard(connection, card, ref, document, exempted.get((ref, card.name), {}), since, delivery)
             for card in scorecards
             if applies(card, body)
         ],
-        "dora": _dora(connection, ref, now, dora_profile, window_days),
+        "dora": _dora(connection, ref, now, delivery),
     }
 
 
@@ -214,10 +218,12 @@ def _scorecard(
     document: FactDocument,
     exempted: Mapping[str, Exemption],
     since: date,
+    delivery: Delivery,
 ) -> dict[str, Any]:
     """One scorecard's evidence, evaluated live as of the document's moment."""
     result = evaluate(card, document, exempted)
     history = level_history(connection, ref, card.name, since=since)
+    paper = paper_maturity(result.level, delivery.keys, delivery.profile, delivery.window_days)
     return {
         "name": card.name,
         "title": card.title,
@@ -238,6 +244,7 @@ def _scorecard(
             for exemption in sorted(exempted.values(), key=lambda one: one.check)
         ],
         "history": [{"day": point.day.isoformat(), "level": point.level} for point in history],
+        "paperMaturity": None if paper is None else {"band": paper.band.value, "reason": paper.reason},
     }
 
 
@@ -320,8 +327,8 @@ def _scope(scope: EntityScope) -> dict[str, list[str]]:
 # --- DORA ---------------------------------------------------------------------------------------
 
 
-def _dora(connection: Connection, ref: str, now: datetime, profile: Profile, window_days: int) -> dict[str, Any]:
-    keys = dora_keys(connection, [ref], now, window_days).get(ref, DoraKeys())
+def _dora(connection: Connection, ref: str, now: datetime, delivery: Delivery) -> dict[str, Any]:
+    keys, profile, window_days = delivery.keys or DoraKeys(), delivery.profile, delivery.window_days
     found = bands(keys, profile)
     return {
         "deployments": keys.deployments,

@@ -67,6 +67,7 @@ def _scorecard_section(card: Mapping[str, Any]) -> list[str]:
         "",
         f"Level {level['ordinal']} {level['title']}; definition {card['definition']['digest']}.",
         "",
+        *([f"**Paper maturity:** {card['paperMaturity']['reason']}.", ""] if card.get("paperMaturity") else []),
         "### Checks",
         "",
     ]

@@ -20,7 +20,9 @@ from catalog.queries import EntityFilter, count_where
 from catalog.tables import ENTITIES
 from scorecards.adoption import adoption, new_workloads
 from scorecards.definitions import Level
+from scorecards.dora import DORA_2024, Profile
 from scorecards.golden_paths import GoldenPathSettings, golden_path_owners, golden_paths, scope, scope_conditions
+from scorecards.paper_maturity import PaperShare, paper_share
 from scorecards.rules import CheckStatus
 from scorecards.tables import RESULTS
 
@@ -114,6 +116,7 @@ class OrganizationMaturity:
     criteria: list[Criterion]
     unlock: list[Criterion]  # the failing criteria of the next level; none at the top
     lopsided_share: float | None  # percentage of scored components in scope whose scorecard is lopsided
+    paper: PaperShare | None  # components in scope at level 4 or 5 on paper only; None without the scorecard
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def organization_maturity(
     scorecard_names: Sequence[str],
     entity_filter: EntityFilter | None,
     now: datetime,
+    dora_profile: Profile = DORA_2024,
 ) -> OrganizationMaturity:
     """The organisation's (or the filter's scope's) level, each criterion with its evidence, and the unlock."""
     in_scope = scope(entity_filter)
@@ -177,7 +181,7 @@ def organization_maturity(
     )
 
     card = settings.scorecard or (scorecard_names[0] if scorecard_names else None)
-    lopsided_share = None
+    lopsided_share, paper = None, None
     if card is None or card not in scorecard_names:
         missing = "no scorecard is loaded" if card is None else f"no scorecard named {card!r} is loaded"
         for criterion in (SCORECARD_LEVEL_3, GOVERNANCE_EVIDENCE, SELF_IMPROVING):
@@ -192,6 +196,7 @@ def organization_maturity(
         retraining = " or ".join(settings.retraining_checks)
         measured[SELF_IMPROVING] = _share(evidence.self_improving, scored, noun, f"are at level 5 or pass {retraining}")
         lopsided_share = _lopsided_share(connection, card, in_scope)
+        paper = paper_share(connection, card, in_scope, now, dora_profile)
 
     criteria = []
     for spec in CRITERIA:
@@ -204,7 +209,7 @@ def organization_maturity(
     while level < len(LEVELS) and all(c.passed for c in criteria if c.level.ordinal == level + 1):
         level += 1
     unlock = [c for c in criteria if c.level.ordinal == level + 1 and not c.passed]
-    return OrganizationMaturity(LEVELS[level - 1], criteria, unlock, lopsided_share)
+    return OrganizationMaturity(LEVELS[level - 1], criteria, unlock, lopsided_share, paper)
 
 
 def _share(part: int, whole: int, noun: str, what: str) -> tuple[float | None, str]:

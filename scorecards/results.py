@@ -7,7 +7,7 @@ many entities), rules run in Python, and results are written with one statement 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
@@ -21,6 +21,8 @@ from catalog.memory import cyclic_gc_paused
 from catalog.queries import IN_CHUNK, relations_among, relations_from
 from catalog.tables import ENTITIES
 from scorecards.definitions import Scorecard
+from scorecards.dora import DORA_2024, Profile
+from scorecards.dora_facts import namespaces
 from scorecards.evaluate import Exemption, Levels, ScorecardResult, applies, evaluate, evaluate_levels
 from scorecards.exemptions import active_exemptions
 from scorecards.facts import Submission, check_submission, latest_facts, record_facts
@@ -39,9 +41,15 @@ class EvaluationSummary:
 
 
 def fact_documents(
-    connection: Connection, refs: Sequence[str] | None, kinds: Sequence[str] | None, now: datetime
+    connection: Connection,
+    refs: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    now: datetime,
+    dora_windows: Collection[int] = (),
+    dora_profile: Profile = DORA_2024,
 ) -> Iterator[tuple[str, FactDocument]]:
-    """(ref, FactDocument) per entity (all of `kinds`, or the `refs` given): relations both ways, latest facts."""
+    """(ref, FactDocument) per entity (all of `kinds`, or the `refs` given): relations both ways, latest
+    facts, and the DORA keys over each of `dora_windows` (days), banded by `dora_profile`."""
     bodies: dict[str, dict[str, object]] = {}
     if refs is None:  # the whole catalogue: scans straight from the driver
         sql, params = "SELECT ref, body FROM entities", list(kinds or [])
@@ -59,20 +67,29 @@ def fact_documents(
                 bodies[ref] = orjson.loads(body)
         relations = relations_from(connection, list(bodies))
     facts = latest_facts(connection, list(bodies) if refs is not None else None)
+    dora = namespaces(connection, list(bodies) if refs is not None else None, dora_windows, now, dora_profile)
     for ref, body in bodies.items():
         body["relations"] = [{"type": kind, "targetRef": target} for kind, target in relations.get(ref, [])]
-        yield ref, FactDocument(body, facts.get(ref, {}), now)
+        yield ref, FactDocument(body, facts.get(ref, {}), now, dora.get(ref, {}))
 
 
 def evaluate_entities(
-    connection: Connection, scorecards: Sequence[Scorecard], refs: Sequence[str] | None, now: datetime
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    refs: Sequence[str] | None,
+    now: datetime,
+    dora_profile: Profile = DORA_2024,
 ) -> Iterator[tuple[str, ScorecardResult]]:
     """Each applicable (entity ref, result with evidence), evaluated as of `now`."""
-    return _each_applicable(connection, scorecards, refs, now, evaluate)
+    return _each_applicable(connection, scorecards, refs, now, dora_profile, evaluate)
 
 
 def score_entities(
-    connection: Connection, scorecards: Sequence[Scorecard], refs: Sequence[str] | None, now: datetime
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    refs: Sequence[str] | None,
+    now: datetime,
+    dora_profile: Profile = DORA_2024,
 ) -> Iterator[tuple[str, Scorecard, Levels]]:
     """Each applicable (entity ref, scorecard, levels), checks decided but not explained: for storing."""
     places = {card.name: card.check_places for card in scorecards}
@@ -82,7 +99,7 @@ def score_entities(
     ) -> tuple[Scorecard, Levels]:
         return scorecard, evaluate_levels(scorecard, document, exemptions, places[scorecard.name])
 
-    for ref, (scorecard, levels) in _each_applicable(connection, scorecards, refs, now, judge):
+    for ref, (scorecard, levels) in _each_applicable(connection, scorecards, refs, now, dora_profile, judge):
         yield ref, scorecard, levels
 
 
@@ -91,13 +108,20 @@ def _each_applicable(
     scorecards: Sequence[Scorecard],
     refs: Sequence[str] | None,
     now: datetime,
+    dora_profile: Profile,
     judge: Callable[[Scorecard, FactDocument, Mapping[str, Exemption] | None], T],
 ) -> Iterator[tuple[str, T]]:
     exemptions = active_exemptions(connection, refs, now)
-    for ref, document in fact_documents(connection, refs, _kinds(scorecards), now):
+    windows = dora_windows(scorecards)
+    for ref, document in fact_documents(connection, refs, _kinds(scorecards), now, windows, dora_profile):
         for scorecard in scorecards:
             if applies(scorecard, document.entity):
                 yield ref, judge(scorecard, document, exemptions.get((ref, scorecard.name)))
+
+
+def dora_windows(scorecards: Sequence[Scorecard]) -> frozenset[int]:
+    """The windows (days) over which any of the scorecards reads `dora.*` facts."""
+    return frozenset().union(*(scorecard.dora_windows for scorecard in scorecards))
 
 
 def _kinds(scorecards: Sequence[Scorecard]) -> list[str] | None:
@@ -112,7 +136,11 @@ def _kinds(scorecards: Sequence[Scorecard]) -> list[str] | None:
 
 
 def store_results(
-    connection: Connection, scorecards: Sequence[Scorecard], refs: Sequence[str] | None, now: datetime
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    refs: Sequence[str] | None,
+    now: datetime,
+    dora_profile: Profile = DORA_2024,
 ) -> EvaluationSummary:
     """Re-evaluate (all entities, or `refs`) and replace their stored results; today's snapshot too.
 
@@ -126,7 +154,7 @@ def store_results(
     check_ids = {card.name: card.check_ids for card in scorecards}
     at, day = bound(connection, RESULTS.c.evaluated_at, now), bound(connection, HISTORY.c.day, today)
     with cyclic_gc_paused():
-        for ref, scorecard, levels in score_entities(connection, scorecards, refs, now):
+        for ref, scorecard, levels in score_entities(connection, scorecards, refs, now, dora_profile):
             seen.add(ref)
             areas = orjson.dumps(levels.area_levels).decode()
             statuses = orjson.dumps(dict(zip(check_ids[scorecard.name], levels.statuses, strict=True))).decode()
@@ -175,9 +203,15 @@ def level_history(
     return [LevelPoint(day, level, floor, orjson.loads(areas)) for day, level, floor, areas in rows]
 
 
-def take_facts(connection: Connection, scorecards: Sequence[Scorecard], body: object, now: datetime) -> Submission:
+def take_facts(
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    body: object,
+    now: datetime,
+    dora_profile: Profile = DORA_2024,
+) -> Submission:
     """Check and record a fact submission, then re-evaluate the entity's scorecards; FactError when refused."""
     submission = check_submission(body, now)
     record_facts(connection, submission, now)
-    store_results(connection, scorecards, [submission.entity_ref], now)
+    store_results(connection, scorecards, [submission.entity_ref], now, dora_profile)
     return submission

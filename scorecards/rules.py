@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from scorecards import dora_facts
 
 
 class CheckStatus(StrEnum):
@@ -34,11 +36,13 @@ class Fact(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class FactDocument:
-    """What rules read: the entity as ingested (with `relations`) and its reported facts by source."""
+    """What rules read: the entity as ingested (with `relations`), its reported facts by source, and its
+    DORA keys (`dora.*`) by window in days (a window without delivery events is absent)."""
 
     entity: Mapping[str, object]
     facts: Mapping[str, Mapping[str, Fact]]
     now: datetime
+    dora: Mapping[int, Mapping[str, object]] = field(default_factory=dict)
 
 
 class Outcome(NamedTuple):
@@ -51,10 +55,12 @@ class Outcome(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A compiled rule: `status` decides (the fast path bulk scoring runs), `explain` also says what it saw."""
+    """A compiled rule: `status` decides (the fast path bulk scoring runs), `explain` also says what it saw;
+    `dora_windows`, the windows (days) of the `dora.*` facts it reads, which the document must hold."""
 
     status: Callable[[FactDocument], CheckStatus]
     explain: Callable[[FactDocument], Outcome]
+    dora_windows: frozenset[int] = frozenset()
 
     def __call__(self, document: FactDocument) -> Outcome:
         return self.explain(document)
@@ -99,7 +105,10 @@ def parse_fact_path(path: object) -> tuple[str, ...]:
         if len(segments) < 3:
             raise ValueError(f"{path!r} must name a source and a fact: facts.<source>.<name>")
         return tuple(segments)
-    raise ValueError(f"{path!r} must start with entity. or facts.")
+    if root == "dora":
+        dora_facts.check_path(segments[1:])
+        return tuple(segments)
+    raise ValueError(f"{path!r} must start with entity., facts. or dora.")
 
 
 def describe_path(segments: Sequence[str]) -> str:
@@ -147,8 +156,8 @@ def compile_rule(data: object, field: str = "rule") -> Rule:
         raise RuleError(f"{field}.value", f"{op} needs a value")
     max_age = None
     if "maxAge" in data:
-        if path[0] != "facts":
-            raise RuleError(f"{field}.maxAge", "applies only to facts.* paths (reported facts have an age)")
+        if path[0] == "entity":
+            raise RuleError(f"{field}.maxAge", "applies only to facts.* and dora.* paths (they have an age)")
         try:
             max_age = parse_duration(data["maxAge"])
         except ValueError as error:
@@ -157,6 +166,12 @@ def compile_rule(data: object, field: str = "rule") -> Rule:
         test = _operator(op, data.get("value"))
     except ValueError as error:
         raise RuleError(f"{field}.value", str(error)) from None
+    if path[0] == "dora":
+        try:
+            window = dora_facts.window_days(max_age)
+        except ValueError as error:
+            raise RuleError(f"{field}.maxAge", str(error)) from None
+        return _measured(path, op, data.get("value"), test, window)
     return _leaf(path, op, data.get("value"), test, max_age)
 
 
@@ -278,6 +293,33 @@ def _leaf(
     return Rule(declared_status, declared)
 
 
+def _measured(path: tuple[str, ...], op: str, expected: object, test: Callable[[Any], bool], window: int) -> Rule:
+    """A leaf over the `dora.*` facts computed over `window` days: absent (nothing measured) is NOT_REPORTED."""
+    name = describe_path(path)
+    wanted = _expectation(op, expected)
+    absent = op == "absent"
+    inner = path[1:]
+    over = f"over the last {window} days"
+
+    def measured_status(document: FactDocument) -> CheckStatus:
+        observed = _walk(document.dora.get(window, {}), inner)
+        if observed is _MISSING or observed is None:
+            return CheckStatus.PASSED if absent else CheckStatus.NOT_REPORTED
+        return CheckStatus.FAILED if absent or not test(observed) else CheckStatus.PASSED
+
+    def measured(document: FactDocument) -> Outcome:
+        status = measured_status(document)
+        keys = document.dora.get(window)
+        observed = _walk(keys or {}, inner)
+        if observed is _MISSING or observed is None:
+            why = "no delivery events were reported" if keys is None else f"{name} could not be measured"
+            return Outcome(status, None, f"{why} {over}")
+        verdict = "" if status is CheckStatus.PASSED else f", expected {wanted}"
+        return Outcome(status, observed, f"{name} was {_show(observed)} {over}{verdict}")
+
+    return Rule(measured_status, measured, frozenset({window}))
+
+
 def _walk(value: object, segments: Sequence[str]) -> object:
     for segment in segments:
         if type(value) is dict or isinstance(value, Mapping):  # the common case, without an ABC check
@@ -340,7 +382,7 @@ def _negate(rule: Rule) -> Rule:
             return Outcome(CheckStatus.PASSED, outcome.observed, f"as expected, not: {outcome.message}")
         return outcome
 
-    return Rule(negated_status, negated)
+    return Rule(negated_status, negated, rule.dora_windows)
 
 
 def _first_deciding(
@@ -371,7 +413,7 @@ def _all(rules: list[Rule]) -> Rule:
                 return deciding
         return Outcome(CheckStatus.PASSED, [o.observed for o in outcomes], "; ".join(o.message for o in outcomes))
 
-    return Rule(_first_deciding(rules, CheckStatus.FAILED, CheckStatus.PASSED), every)
+    return Rule(_first_deciding(rules, CheckStatus.FAILED, CheckStatus.PASSED), every, _windows(rules))
 
 
 def _any(rules: list[Rule]) -> Rule:
@@ -389,4 +431,8 @@ def _any(rules: list[Rule]) -> Rule:
         )
         return Outcome(status, [o.observed for o in outcomes], "none held: " + "; ".join(o.message for o in outcomes))
 
-    return Rule(_first_deciding(rules, CheckStatus.PASSED, CheckStatus.FAILED), some)
+    return Rule(_first_deciding(rules, CheckStatus.PASSED, CheckStatus.FAILED), some, _windows(rules))
+
+
+def _windows(rules: list[Rule]) -> frozenset[int]:
+    return frozenset().union(*(rule.dora_windows for rule in rules))

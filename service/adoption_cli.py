@@ -129,7 +129,13 @@ def _maturity(args: argparse.Namespace) -> int:
     try:
         with engine.connect() as connection:
             found = organization_maturity(
-                connection, config.golden_paths, config.maturity, names, _entity_filter(args), utc_now()
+                connection,
+                config.golden_paths,
+                config.maturity,
+                names,
+                _entity_filter(args),
+                utc_now(),
+                config.dora_profile,
             )
     finally:
         engine.dispose()
@@ -149,6 +155,12 @@ def _maturity(args: argparse.Namespace) -> int:
     print("\n".join(format_table(rows, free_last=True)))
     if found.lopsided_share is not None:
         print(f"Lopsided scorecards: {found.lopsided_share:.1f}% of scored components in scope")
+    if found.paper is not None and found.paper.share is not None:
+        paper = found.paper
+        print(
+            f"Paper maturity: {paper.on_paper} of {paper.claimed} components at level 4 or 5 ({paper.share:.1f}%) "
+            f"have a LOW or unreported DORA band over the last {paper.window_days} days"
+        )
     if found.unlock:
         print(f"To reach level {found.level.ordinal + 1}: " + "; ".join(c.title for c in found.unlock))
     return 0

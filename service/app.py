@@ -162,7 +162,8 @@ def create_app(settings: Settings) -> FastAPI:
 
         def take() -> Submission:
             with engine.begin() as connection:
-                return take_audited_facts(connection, caller, request.app.state.scorecards, body, now)
+                scorecards, profile = request.app.state.scorecards, settings.config.dora_profile
+                return take_audited_facts(connection, caller, scorecards, body, now, profile)
 
         try:
             submission = await asyncio.to_thread(take)

@@ -16,6 +16,7 @@ from catalog.refs import RefError, parse_ref
 from catalog.tables import AUDIT_LOG
 from scorecards.definitions import Scorecard
 from scorecards.delivery import EventReceipt
+from scorecards.dora import Profile
 from scorecards.evaluate import Exemption
 from scorecards.facts import Submission, latest_facts
 from service.authentication import Caller
@@ -75,11 +76,16 @@ def audit_entries(connection: Connection, limit: int, before_id: int | None = No
 
 
 def take_audited_facts(
-    connection: Connection, caller: Caller, scorecards: Sequence[Scorecard], body: object, now: datetime
+    connection: Connection,
+    caller: Caller,
+    scorecards: Sequence[Scorecard],
+    body: object,
+    now: datetime,
+    dora_profile: Profile,
 ) -> Submission:
     """Take a fact submission (REST or GraphQL) and record it: the values it replaced, and its own."""
     before = _reported(connection, body)
-    submission = take_counted_facts(connection, scorecards, body, now)
+    submission = take_counted_facts(connection, scorecards, body, now, dora_profile)
     after = {"source": submission.source, "facts": submission.facts, "observedAt": submission.observed_at}
     record_change(connection, caller, "submitFacts", submission.entity_ref, before, after, now)
     return submission

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from service.adoption_cli import add_commands as add_adoption_commands
+from service.events_cli import add_commands as add_event_commands
 from service.evidence_cli import add_commands as add_evidence_commands
 from service.scorecard_cli import add_commands as add_scorecard_commands
 from service.scorecard_cli import evaluate_catalogue
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     add_adoption_commands(commands)
     add_source_commands(commands)
     add_evidence_commands(commands)
+    add_event_commands(commands)
     return parser
 
 

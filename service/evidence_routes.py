@@ -92,6 +92,11 @@ class EvidenceHistoryPoint(BaseModel):
     level: int
 
 
+class EvidencePaperMaturity(BaseModel):
+    band: str = Field(description="LOW or NOT_REPORTED.")
+    reason: str
+
+
 class EvidenceScorecard(BaseModel):
     name: str
     title: str
@@ -103,6 +108,9 @@ class EvidenceScorecard(BaseModel):
     checks: list[EvidenceCheck]
     exemptions: list[EvidenceExemption]
     history: list[EvidenceHistoryPoint]
+    paperMaturity: EvidencePaperMaturity | None = Field(
+        description="Set when the level is 4 or 5 while the DORA band over the pack's window is LOW or not reported."
+    )
 
 
 class EvidenceDoraBands(BaseModel):

@@ -25,6 +25,7 @@ from catalog.provenance import to_utc
 from catalog.sources.refresh import RefreshOutcome
 from catalog.tables import ENTITIES, PROCESSING_ERRORS, SOURCE_STATUS
 from scorecards.definitions import Scorecard
+from scorecards.dora import Profile
 from scorecards.facts import FactError, Submission
 from scorecards.results import take_facts
 
@@ -159,11 +160,11 @@ def record_evaluation(evaluate: Callable[[], str]) -> str:
 
 
 def take_counted_facts(
-    connection: Connection, scorecards: Sequence[Scorecard], body: object, now: datetime
+    connection: Connection, scorecards: Sequence[Scorecard], body: object, now: datetime, dora_profile: Profile
 ) -> Submission:
     """`take_facts`, counted as an accepted or a rejected submission (REST and GraphQL alike)."""
     try:
-        submission = take_facts(connection, scorecards, body, now)
+        submission = take_facts(connection, scorecards, body, now, dora_profile)
     except FactError:
         FACT_SUBMISSIONS.labels("rejected").inc()
         raise

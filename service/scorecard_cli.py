@@ -57,7 +57,7 @@ def live_scorecards() -> list[Any]:
     return scorecards
 
 
-def _engine() -> Engine:
+def migrated_engine() -> Engine:
     from catalog.database import create_engine, migrate
 
     engine = create_engine()
@@ -65,7 +65,7 @@ def _engine() -> Engine:
     return engine
 
 
-def score_catalogue(engine: Engine, scorecards: Sequence[Scorecard] | None = None) -> str:
+def score_catalogue(engine: Engine, config: Config, scorecards: Sequence[Scorecard] | None = None) -> str:
     """Re-evaluate and store every result (after an ingest, or nightly); what it did, in words.
 
     Scores with `scorecards` (a server's live definitions), else with those the folders hold now.
@@ -76,7 +76,7 @@ def score_catalogue(engine: Engine, scorecards: Sequence[Scorecard] | None = Non
     scorecards = live_scorecards() if scorecards is None else scorecards
     started = time.perf_counter()
     with engine.begin() as connection:
-        summary = store_results(connection, scorecards, None, utc_now())
+        summary = store_results(connection, scorecards, None, utc_now(), config.dora_profile)
     noun = "scorecard" if len(scorecards) == 1 else "scorecards"
     seconds = time.perf_counter() - started
     return f"{summary.entities} entities scored on {len(scorecards)} {noun} in {seconds:.2f}s"
@@ -87,7 +87,7 @@ def evaluate_catalogue(engine: Engine, config: Config, scorecards: Sequence[Scor
     and take today's adoption snapshot; what that did, in words."""
     from service.adoption_cli import snapshot_adoption
 
-    return f"{score_catalogue(engine, scorecards)}; {snapshot_adoption(engine, config)}"
+    return f"{score_catalogue(engine, config, scorecards)}; {snapshot_adoption(engine, config)}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -96,7 +96,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = command_config(args.config)
     if config is None:
         return 2
-    engine = _engine()
+    engine = migrated_engine()
     try:
         print(evaluate_catalogue(engine, config))
     finally:
@@ -110,6 +110,11 @@ def _submit_facts(args: argparse.Namespace) -> int:
     from catalog.tables import utc_now
     from scorecards.facts import FactError
     from scorecards.results import take_facts
+    from service.config import command_config
+
+    config = command_config(args.config)
+    if config is None:
+        return 2
 
     try:
         with open(args.file, "rb") as handle:
@@ -119,13 +124,13 @@ def _submit_facts(args: argparse.Namespace) -> int:
         return 2
     submissions = loaded if isinstance(loaded, list) else [loaded]
     scorecards = live_scorecards()
-    engine = _engine()
+    engine = migrated_engine()
     refused = 0
     try:
         for number, body in enumerate(submissions, start=1):
             try:
                 with engine.begin() as connection:
-                    taken = take_facts(connection, scorecards, body, utc_now())
+                    taken = take_facts(connection, scorecards, body, utc_now(), config.dora_profile)
             except FactError as error:
                 refused += 1
                 print(f"stairway: {args.file}: submission {number}: {error}", file=sys.stderr)
@@ -141,6 +146,11 @@ def _score(args: argparse.Namespace) -> int:
     from catalog.refs import RefError, parse_ref
     from catalog.tables import utc_now
     from scorecards.results import evaluate_entities
+    from service.config import command_config
+
+    config = command_config(args.config)
+    if config is None:
+        return 2
 
     try:
         ref = parse_ref(args.ref).ref
@@ -152,7 +162,7 @@ def _score(args: argparse.Namespace) -> int:
         wanted = f"no scorecard named {args.scorecard!r}" if args.scorecard else "no scorecard definitions loaded"
         print(f"stairway: {wanted} (from STAIRWAY_SCORECARDS, default examples/scorecards)", file=sys.stderr)
         return 2
-    engine = _engine()
+    engine = migrated_engine()
     try:
         with engine.connect() as connection:
             from catalog.queries import entities_by_ref
@@ -160,7 +170,8 @@ def _score(args: argparse.Namespace) -> int:
             if not entities_by_ref(connection, [ref]):
                 print(f"stairway: no entity {ref} in the catalogue", file=sys.stderr)
                 return 2
-            found = [result for _ref, result in evaluate_entities(connection, scorecards, [ref], utc_now())]
+            evaluated = evaluate_entities(connection, scorecards, [ref], utc_now(), config.dora_profile)
+            found = [result for _ref, result in evaluated]
     finally:
         engine.dispose()
     if not found:
@@ -206,6 +217,11 @@ def _dry_run(args: argparse.Namespace) -> int:
     from catalog.tables import utc_now
     from scorecards.definitions import read_scorecards
     from scorecards.results import evaluate_entities
+    from service.config import command_config
+
+    config = command_config(args.config)
+    if config is None:
+        return 2
 
     candidates, problems = read_scorecards(args.file)
     for problem in problems:
@@ -214,17 +230,17 @@ def _dry_run(args: argparse.Namespace) -> int:
         print(f"stairway: {args.file} has no definition that loads; nothing to compare", file=sys.stderr)
         return 2
     live = {card.name: card for card in live_scorecards()}
-    engine = _engine()
+    engine = migrated_engine()
     now = utc_now()
     try:
         with engine.connect() as connection:
             for candidate in candidates:
                 before = (
-                    _levels(evaluate_entities(connection, [live[candidate.name]], None, now))
+                    _levels(evaluate_entities(connection, [live[candidate.name]], None, now, config.dora_profile))
                     if candidate.name in live
                     else {}
                 )
-                after = _levels(evaluate_entities(connection, [candidate], None, now))
+                after = _levels(evaluate_entities(connection, [candidate], None, now, config.dora_profile))
                 _print_comparison(candidate, before, after, candidate.name in live)
     finally:
         engine.dispose()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from scorecards import adoption, golden_paths, organization
+from service.graphql.dora_types import PaperMaturityShare
 from service.graphql.errors import bad_input
 from service.graphql.scorecard_types import Level
 
@@ -234,3 +235,11 @@ class OrganizationMaturity:
     )
     def lopsided_share(self) -> float | None:
         return self.assessment.lopsided_share
+
+    @strawberry.field(
+        description="Components in scope at level 4 or 5 whose DORA band is LOW or not reported (paper maturity); "
+        "null when the default scorecard is not loaded."
+    )
+    def paper_maturity(self) -> PaperMaturityShare | None:
+        paper = self.assessment.paper
+        return PaperMaturityShare(share=paper) if paper is not None else None

@@ -125,7 +125,7 @@ class RequestContext(BaseContext):
         # show at once, and a page costs the same handful of queries whatever its size.
         def evaluated(connection: Connection) -> dict[str, dict[str, ScorecardResult]]:
             found: dict[str, dict[str, ScorecardResult]] = {ref: {} for ref in refs}
-            for ref, result in evaluate_entities(connection, self.scorecards, refs, self.now):
+            for ref, result in evaluate_entities(connection, self.scorecards, refs, self.now, self.config.dora_profile):
                 found[ref][result.scorecard.name] = result
             return found
 

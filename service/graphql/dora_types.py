@@ -9,7 +9,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from scorecards import dora
+from scorecards import dora, paper_maturity
 from scorecards.delivery import EventError, take_deployments, take_incidents
 from service.audit import EventTaker, receipt_json, take_audited_events
 from service.graphql.context import RequestContext
@@ -70,6 +70,43 @@ class DoraMetrics:
             band=DoraBand(dora.overall_band(found).value),
             profile=profile.name,
         )
+
+
+@strawberry.type(
+    description="A level of Governed (4) or above that delivery does not bear out: the component's overall DORA "
+    "band over the window is LOW or not reported."
+)
+class PaperMaturity:
+    band: DoraBand = strawberry.field(description="LOW or NOT_REPORTED.")
+    window_days: int
+    reason: str = strawberry.field(description="Why, in one line: the level, and the LOW keys with their values.")
+
+    @classmethod
+    def of(cls, flag: paper_maturity.PaperMaturity) -> PaperMaturity:
+        return cls(band=DoraBand(flag.band.value), window_days=flag.window_days, reason=flag.reason)
+
+
+@strawberry.type(description="How many components in scope are at level 4 or 5 on paper only.")
+class PaperMaturityShare:
+    share: strawberry.Private[paper_maturity.PaperShare]
+
+    @strawberry.field(description="Components in scope whose default scorecard puts them at level 4 or 5.")
+    def claimed(self) -> int:
+        return self.share.claimed
+
+    @strawberry.field(description="Of those, the ones whose overall DORA band is LOW or not reported.")
+    def on_paper(self) -> int:
+        return self.share.on_paper
+
+    @strawberry.field(
+        name="share", description="onPaper as a percentage (0-100) of claimed; null when none is claimed."
+    )
+    def percentage(self) -> float | None:
+        return self.share.share
+
+    @strawberry.field
+    def window_days(self) -> int:
+        return self.share.window_days
 
 
 @strawberry.type(description="The pooled keys of an owner, a system or a domain.")

@@ -227,6 +227,7 @@ class AdoptionQuery:
             [card.name for card in context.scorecards],
             filter.to_query() if filter else None,
             context.now,
+            context.config.dora_profile,
         )
         return OrganizationMaturity(assessment=found)
 
@@ -285,7 +286,9 @@ class Mutation:
                 )
             except exemptions.ExemptionError as error:
                 raise _refusal(error.message, error.field, error.status) from None
-            results.store_results(connection, context.scorecards, [made.entity_ref], context.now)
+            results.store_results(
+                connection, context.scorecards, [made.entity_ref], context.now, context.config.dora_profile
+            )
             record_change(
                 connection, context.caller, "createExemption", made.entity_ref, None, as_record(made), context.now
             )
@@ -308,7 +311,9 @@ class Mutation:
             _may_change_exemptions_of(connection, context, found[0].entity_ref)
             removed = exemptions.delete_exemption(connection, int(id))
             assert removed is not None  # found just now, in this transaction
-            results.store_results(connection, context.scorecards, [removed.entity_ref], context.now)
+            results.store_results(
+                connection, context.scorecards, [removed.entity_ref], context.now, context.config.dora_profile
+            )
             record_change(
                 connection, context.caller, "deleteExemption", removed.entity_ref, as_record(removed), None, context.now
             )
@@ -336,7 +341,9 @@ def _may_change_exemptions_of(connection: Connection, context: RequestContext, e
 def record_and_score(connection: Connection, context: RequestContext, body: dict[str, object]) -> FactReceipt:
     """Take a fact submission, re-evaluate the entity's scorecards, and record the change."""
     try:
-        submission = take_audited_facts(connection, context.caller, context.scorecards, body, context.now)
+        submission = take_audited_facts(
+            connection, context.caller, context.scorecards, body, context.now, context.config.dora_profile
+        )
     except facts.FactError as error:
         raise _refusal(error.message, error.field, error.status) from None
     return FactReceipt(

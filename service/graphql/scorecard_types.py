@@ -11,11 +11,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField
 
-from scorecards import definitions, evaluate, results, rollups
+from scorecards import definitions, evaluate, paper_maturity, results, rollups
+from scorecards.dora import DEFAULT_WINDOW_DAYS
 from scorecards.rules import CheckStatus as CheckStatusValue
 
 if TYPE_CHECKING:
+    from service.graphql.dora_types import PaperMaturity
     from service.graphql.types import Entity
+
+PaperMaturityType = Annotated["PaperMaturity", strawberry.lazy("service.graphql.dora_types")]
 
 
 @strawberry.enum(description="What a check found: NOT_REPORTED means a reported fact it needs is missing or too old.")
@@ -264,6 +268,21 @@ class ScorecardResult:
     @strawberry.field
     def evaluated_at(self) -> datetime:
         return self.result.evaluated_at
+
+    @strawberry.field(
+        description="Set when the level is Governed (4) or above while the component's overall DORA band over the "
+        "last 90 days is LOW or not reported: mature on paper only. Null otherwise."
+    )
+    async def paper_maturity(self, info: strawberry.Info) -> PaperMaturityType | None:
+        from service.graphql.dora_types import PaperMaturity
+
+        level = self.result.level
+        if level.ordinal < paper_maturity.CLAIMED_LEVEL:
+            return None
+        window = DEFAULT_WINDOW_DAYS
+        keys = await info.context.dora_keys.load((self.entity_ref, window))
+        flag = paper_maturity.paper_maturity(level, keys, info.context.config.dora_profile, window)
+        return PaperMaturity.of(flag) if flag is not None else None
 
     @strawberry.field(description="Daily snapshots, oldest first.")
     async def history(

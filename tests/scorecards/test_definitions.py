@@ -58,7 +58,7 @@ def break_check(definition: dict[str, Any], index: int, **fields: object) -> dic
             lambda d: break_check(d, 2, rule={"fact": "ci.dataValidation", "op": "exists"}),
             "validated",
             "spec.checks.2.rule.fact",
-            "must start with entity. or facts.",
+            "must start with entity., facts. or dora.",
         ),
         (
             lambda d: break_check(d, 2, rule={"fact": "facts.ci.x", "op": "like", "value": 1}),

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.ingest import ingest
 from scorecards.definitions import Scorecard, load_scorecards, parse_scorecard, read_scorecards
+from scorecards.delivery import take_deployments, take_incidents
 from scorecards.dora import DORA_2024
 from scorecards.evidence import EntityNotFound, build_pack, definition_digest
 from scorecards.evidence_report import render_markdown
@@ -35,7 +35,6 @@ from scorecards.evidence_seal import (
 )
 from scorecards.exemptions import create_exemption
 from scorecards.results import store_results, take_facts
-from scorecards.tables import DEPLOYMENTS, INCIDENTS
 from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -74,71 +73,65 @@ def submit(engine: Engine, scorecards: list[Scorecard], source: str, facts: dict
         take_facts(connection, scorecards, body, at)
 
 
-def deployment(number: int, days_ago: int, **columns: Any) -> dict[str, Any]:
+def deployment(number: int, days_ago: int, **fields: Any) -> dict[str, Any]:
+    finished = NOW - timedelta(days=days_ago)
     return {
         "id": f"deploy-{number}",
-        "entity_ref": MODEL,
-        "environment": "production",
-        "finished_at": NOW - timedelta(days=days_ago),
+        "entityRef": MODEL,
+        "finishedAt": finished.isoformat(),
         "status": "success",
-        "rollback": False,
-        "lead_time_seconds": None,
-        "content_hash": "-",
-        "received_at": NOW,
-        **columns,
+        **fields,
     }
 
 
-@pytest.fixture
-def catalogue(engine: Engine, scorecards: list[Scorecard]) -> Engine:
-    """The examples scored two days ago (level 2), facts yesterday (level 4), an exemption today (level 5),
-    and delivery events for the model."""
-    assert ingest(engine, [str(EXAMPLES)], workers=0).errors == 0
-    with engine.begin() as connection:
-        store_results(connection, scorecards, None, NOW - timedelta(days=2))
-    submit(engine, scorecards, "ci", CI_FACTS, REPORTED)
-    submit(engine, scorecards, "monitoring", MONITORING_FACTS, WATCHED)
-    submit(engine, scorecards, "deploy", {"automaticRollback": True}, WATCHED)
-    submit(engine, scorecards, "governance", {"riskReview": "approved"}, WATCHED)
-    submit(
-        engine, scorecards, "dora", {"leadTimeHours": 5.5, "deploymentsPerWeek": 9, "changeFailureRate": 0.04}, WATCHED
-    )
+def exempt(engine: Engine, scorecards: list[Scorecard], check: str, reason: str) -> None:
     with engine.begin() as connection:
         create_exemption(
             connection,
             scorecards,
             entity_ref=MODEL,
             scorecard=CARD,
-            check="policies-checked-continuously",
-            reason="the policy engine reaches this team in Q1",
+            check=check,
+            reason=reason,
             expires_at=NOW + timedelta(days=60),
             now=NOW,
             created_by="user:default/alice",
         )
+
+
+@pytest.fixture
+def catalogue(engine: Engine, scorecards: list[Scorecard]) -> Engine:
+    """The model's delivery events, then the examples scored two days ago (level 2), facts yesterday (level
+    4), and two exemptions today (level 5: on paper, its delivery is LOW)."""
+    assert ingest(engine, [str(EXAMPLES)], workers=0).errors == 0
+    # Two production deployments in the window (one failed, with an incident 3 hours long), one in
+    # staging and one 100 days ago: neither of those counts.
+    opened = NOW - timedelta(days=19)
+    with engine.begin() as connection:
+        deployments = [
+            deployment(1, 10, leadTimeSeconds=2 * 3600),
+            deployment(2, 20, status="failure"),
+            deployment(3, 5, environment="staging"),
+            deployment(4, 100),
+        ]
+        take_deployments(connection, deployments, NOW - timedelta(days=2))
+        incident = {
+            "id": "inc-1",
+            "entityRef": MODEL,
+            "openedAt": opened.isoformat(),
+            "resolvedAt": (opened + timedelta(hours=3)).isoformat(),
+            "deploymentId": "deploy-2",
+        }
+        take_incidents(connection, incident, NOW - timedelta(days=2))
+        store_results(connection, scorecards, None, NOW - timedelta(days=2))
+    submit(engine, scorecards, "ci", CI_FACTS, REPORTED)
+    submit(engine, scorecards, "monitoring", MONITORING_FACTS, WATCHED)
+    submit(engine, scorecards, "deploy", {"automaticRollback": True}, WATCHED)
+    submit(engine, scorecards, "governance", {"riskReview": "approved"}, WATCHED)
+    exempt(engine, scorecards, "policies-checked-continuously", "the policy engine reaches this team in Q1")
+    exempt(engine, scorecards, "high-delivery-performance", "the new deploy pipeline lands in Q1")
+    with engine.begin() as connection:
         store_results(connection, scorecards, [MODEL], NOW)
-        # Two production deployments in the window (one failed, with an incident 3 hours long), one in
-        # staging and one 100 days ago: neither of those counts.
-        connection.execute(
-            sa.insert(DEPLOYMENTS),
-            [
-                deployment(1, 10, lead_time_seconds=2 * 3600),
-                deployment(2, 20, status="failure"),
-                deployment(3, 5, environment="staging"),
-                deployment(4, 100),
-            ],
-        )
-        opened = NOW - timedelta(days=19)
-        connection.execute(
-            sa.insert(INCIDENTS).values(
-                id="inc-1",
-                entity_ref=MODEL,
-                opened_at=opened,
-                resolved_at=opened + timedelta(hours=3),
-                deployment_id="deploy-2",
-                content_hash="-",
-                received_at=NOW,
-            )
-        )
     return engine
 
 
@@ -219,8 +212,12 @@ def test_every_check_has_its_status_observed_value_and_fact_times(pack: dict[str
     checks = {check["id"]: check for check in card["checks"]}
     assert len(checks) == 29
     assert {key: check["status"] for key, check in checks.items() if check["status"] != "PASSED"} == {
-        "policies-checked-continuously": "EXEMPT"
+        "policies-checked-continuously": "EXEMPT",
+        "high-delivery-performance": "EXEMPT",
     }
+    fast = checks["fast-feedback"]
+    assert (fast["observed"], fast["message"]) == (2.0, "dora.leadTimeHours was 2.0 over the last 90 days")
+    assert fast["factTimestamps"] == {}  # computed from the delivery events, which the pack's dora counts
     validated = checks["data-validated-in-ci"]
     assert (validated["level"], validated["area"], validated["observed"]) == ("managed", "data", True)
     assert validated["message"] == "facts.ci.dataValidation was true on 2026-11-25"
@@ -243,20 +240,36 @@ def test_exemptions_and_level_history_are_in_the_pack(pack: dict[str, Any]) -> N
     (card,) = pack["scorecards"]
     assert card["exemptions"] == [
         {
+            "check": "high-delivery-performance",
+            "reason": "the new deploy pipeline lands in Q1",
+            "createdBy": "user:default/alice",
+            "createdAt": "2026-11-26T12:00:00Z",
+            "expiresAt": "2027-01-25T12:00:00Z",
+        },
+        {
             "check": "policies-checked-continuously",
             "reason": "the policy engine reaches this team in Q1",
             "createdBy": "user:default/alice",
             "createdAt": "2026-11-26T12:00:00Z",
             "expiresAt": "2027-01-25T12:00:00Z",
-        }
+        },
     ]
     # Two days ago without facts (Managed needs facts.ci.dataValidation), yesterday with them but
-    # without policyChecks (a Self-improving check), today with that check exempted.
+    # without policyChecks and a LOW delivery band (Self-improving checks), today with both exempted.
     assert card["history"] == [
         {"day": "2026-11-24", "level": 2},
         {"day": "2026-11-25", "level": 4},
         {"day": "2026-11-26", "level": 5},
     ]
+
+
+def test_a_level_its_delivery_does_not_bear_out_is_flagged_as_paper_maturity(pack: dict[str, Any]) -> None:
+    (card,) = pack["scorecards"]
+    assert card["paperMaturity"] == {
+        "band": "LOW",
+        "reason": "level 5 (Self-improving), but its DORA band over the last 90 days is LOW (dora-2024): "
+        "deployment frequency 0.16 a week, change failure rate 50%",
+    }
 
 
 def test_the_pack_carries_the_dora_keys_and_the_events_behind_them(pack: dict[str, Any]) -> None:
@@ -406,6 +419,7 @@ def test_the_markdown_report_has_the_same_content_under_headings(pack: dict[str,
         "| policies-checked-continuously | the policy engine reaches this team in Q1 | user:default/alice |" in report
     )
     assert "| 2026-11-25 | 4 |" in report
+    assert "**Paper maturity:** level 5 (Self-improving), but its DORA band over the last 90 days is LOW " in report
     assert "| Change failure rate | 50.0% | LOW |" in report
     assert f"`{sealed['integrity']['digest']}`" in report
     assert f"by key `{sealed['signature']['keyId']}`" in report

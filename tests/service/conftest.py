@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 import catalog.database
 import service.cli
 from catalog.ingest import ingest
+from scorecards.definitions import Scorecard
+from scorecards.delivery import take_deployments, take_incidents
+from scorecards.results import store_results, take_facts
 from service.app import create_app
 from service.auth_config import AuthSettings
 from service.config import Config
+from service.events_cli import shift_to
 from service.settings import Settings
 from tests.conftest import EXAMPLES, REPO
 
@@ -81,6 +87,26 @@ def app_client(database: str) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def example_deliveries(now: datetime) -> dict[str, Any]:
+    """examples/deliveries.json with its newest event at `now`, as `make run` submits it."""
+    document = orjson.loads((EXAMPLES.parent / "deliveries.json").read_bytes())
+    shift_to(document, now)
+    return cast(dict[str, Any], document)
+
+
+def report_examples(
+    connection: Connection, scorecards: Sequence[Scorecard], now: datetime, deliveries_end: datetime | None = None
+) -> None:
+    """What `make run` reports after the ingest: the example facts and delivery events (the newest at
+    `deliveries_end`, by default now); results re-stored."""
+    for body in orjson.loads((EXAMPLES.parent / "facts.json").read_bytes()):
+        take_facts(connection, scorecards, body, now)
+    deliveries = example_deliveries(deliveries_end or now)
+    take_deployments(connection, deliveries["deployments"], now)
+    take_incidents(connection, deliveries["incidents"], now)
+    store_results(connection, scorecards, None, now)
 
 
 @pytest.fixture

@@ -279,7 +279,12 @@ def test_maturity_prints_each_criterion(
     assert inventory.split()[:7] == ["2", "Repeatable", "inventory", "85.7%", "70.0%", "pass", "6"]
     governance = next(line for line in out if " governance-evidence " in line)
     assert "42.9%" in governance and "FAIL" in governance
-    assert out[-2] == "Lopsided scorecards: 14.3% of scored components in scope"  # platform-svc of 7 in production
+    assert out[-3] == "Lopsided scorecards: 14.3% of scored components in scope"  # platform-svc of 7 in production
+    # No delivery events at all: both components the scorecard puts at level 4 or 5 are on paper only.
+    assert out[-2] == (
+        "Paper maturity: 2 of 2 components at level 4 or 5 (100.0%) have a LOW or unreported DORA band "
+        "over the last 90 days"
+    )
 
 
 def test_the_command_refuses_windows_and_trends_it_cannot_draw(

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import strawberry
 from cryptography.hazmat.primitives import serialization
@@ -22,7 +21,6 @@ from sqlalchemy.engine import Engine
 from catalog.tables import utc_now
 from scorecards.definitions import Scorecard, load_scorecards
 from scorecards.evidence_seal import key_id, verify
-from scorecards.results import store_results, take_facts
 from service.app import create_app
 from service.auth_config import parse_auth
 from service.config import Config
@@ -32,7 +30,7 @@ from service.graphql.context import RequestContext
 from service.graphql.evidence_types import EvidenceQuery
 from service.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.service.conftest import TestClient, open_config
+from tests.service.conftest import TestClient, open_config, report_examples
 
 MODEL = "component:default/fraud-detection-model"
 PATH = "/api/evidence-packs/{kind}/{namespace}/{name}"
@@ -67,12 +65,10 @@ def scorecards() -> list[Scorecard]:
 
 @pytest.fixture
 def scored(examples: Engine, scorecards: list[Scorecard]) -> Engine:
-    """The example catalogue scored, with the example facts submitted."""
+    """The example catalogue scored, with the example facts and delivery events submitted."""
     now = utc_now()
     with examples.begin() as connection:
-        store_results(connection, scorecards, None, now)
-        for body in orjson.loads((EXAMPLES.parent / "facts.json").read_bytes()):
-            take_facts(connection, scorecards, body, now)
+        report_examples(connection, scorecards, now)
     return examples
 
 

@@ -14,10 +14,10 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from catalog.tables import utc_now
 from scorecards.definitions import load_scorecards
 from scorecards.exemptions import create_exemption
-from scorecards.results import take_facts
 from service.graphql.context import RequestContext
 from service.graphql.schema import build_schema
 from tests.conftest import EXAMPLES
+from tests.service.conftest import report_examples
 
 FAST = build_schema()
 GENERAL = build_schema(StrawberryGraphQLCoreExecutionContext)
@@ -45,8 +45,7 @@ def scored(examples: Engine) -> tuple[Engine, list[Any]]:
     assert problems == []
     now = utc_now()
     with examples.begin() as connection:
-        for body in orjson.loads((EXAMPLES.parent / "facts.json").read_bytes()):
-            take_facts(connection, scorecards, body, now)
+        report_examples(connection, scorecards, now)
         create_exemption(
             connection,
             scorecards,

@@ -223,4 +223,19 @@ def test_adoption_fields_keep_the_names_portals_use(schema_types: dict[str, dict
         "criteria": "[MaturityCriterion!]!",
         "unlock": "[MaturityCriterion!]!",
         "lopsidedShare": "Float",
+        "paperMaturity": "PaperMaturityShare",
+    }
+    paper = _fields(schema_types, "PaperMaturityShare")
+    assert {name: t for name, (t, _) in paper.items()} == {
+        "claimed": "Int!",
+        "onPaper": "Int!",
+        "share": "Float",
+        "windowDays": "Int!",
+    }
+    assert _fields(schema_types, "ScorecardResult")["paperMaturity"][0] == "PaperMaturity"
+    flag = _fields(schema_types, "PaperMaturity")
+    assert {name: t for name, (t, _) in flag.items()} == {
+        "band": "DoraBand!",
+        "windowDays": "Int!",
+        "reason": "String!",
     }

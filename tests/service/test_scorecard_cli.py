@@ -22,9 +22,10 @@ DEFAULT = EXAMPLES.parent / "scorecards" / "ai-platform-maturity.yaml"
 
 @pytest.fixture
 def scored(cli: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """The example catalogue ingested (and scored) and its example facts submitted."""
+    """The example catalogue ingested (and scored) and its example facts and delivery events submitted."""
     assert main(["ingest", str(EXAMPLES)]) == 0
     assert main(["facts", "submit", str(EXAMPLES.parent / "facts.json")]) == 0
+    assert main(["events", "submit", str(EXAMPLES.parent / "deliveries.json"), "--shift-to-now"]) == 0
     capsys.readouterr()
     return cli
 

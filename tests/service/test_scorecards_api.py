@@ -15,7 +15,7 @@ from scorecards.results import store_results
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import EXAMPLES, StatementCounter
-from tests.service.conftest import TestClient, app_state, data, only_error, open_config
+from tests.service.conftest import TestClient, app_state, data, example_deliveries, only_error, open_config
 
 RESULT = """
 query Result($ref: String!) {
@@ -293,6 +293,9 @@ def test_a_page_of_components_with_all_their_checks_costs_the_same_queries_whate
 def test_the_example_catalogue_has_every_level_and_a_lopsided_component(client: TestClient) -> None:
     for submission in orjson.loads((EXAMPLES.parent / "facts.json").read_bytes()):
         assert client.post("/api/facts", json=submission).status_code == 201
+    deliveries = example_deliveries(utc_now())
+    for kind in ("deployments", "incidents"):
+        assert client.post(f"/api/events/{kind}", json=deliveries[kind]).status_code == 200
     found = data(
         client,
         """{ entities(filter: {kind: ["Component"]}, first: 50) {
