@@ -5,13 +5,14 @@
 
 Loads a catalogue straight into the tables (components with owners and systems, systems in
 domains: no descriptors to parse) and `--events` deployments spread over the 180 days before now,
-with bulk inserts, oldest first as reporters would send them (`--shuffled`: in any order). 85% go
-to production, 10% fail, 3% are rollbacks; 75% ship 1-4 commits (lead times of minutes to weeks),
-15% give a lead time instead, 10% neither; how often a component deploys is skewed (a few deploy
-many times a day, most a few times a month). One deployment in 30 has an incident (half of them
-linked to it, 90% resolved). Then ANALYZE, and the p50 of `--repeat` runs (each on a fresh
-connection) of `dora_keys` for every component (target <= 2 s), `dora_rollup` by owner, system and
-domain, and `dora_keys` for a page of 100 components and for one.
+with bulk inserts, oldest first as reporters would send them (`--shuffled`: in any order), each with
+the changes it shipped as take_deployments stores them. 85% go to production, 10% fail, 3% are
+rollbacks; 75% ship 1-4 commits (lead times of minutes to weeks), 15% give a lead time instead, 10%
+neither; how often a component deploys is skewed (a few deploy many times a day, most a few times a
+month). One deployment in 30 has an incident (half of them linked to it, 90% resolved). Then
+ANALYZE, and the p50 of `--repeat` runs (each on a fresh connection) of `dora_keys` for every
+component (target <= 2 s), `dora_rollup` by owner, system and domain, and `dora_keys` for a page of
+100 components and for one.
 
 Without `--database-url`, a temporary SQLite file; with a PostgreSQL URL, a scratch schema that is
 dropped afterwards (a SQLite URL is used as given: point it at a file that does not exist yet).
@@ -41,7 +42,7 @@ from scratch import scratch_engine  # noqa: E402
 from catalog.driver import binder, bound, insert_rows  # noqa: E402
 from catalog.tables import ENTITIES, utc_now  # noqa: E402
 from scorecards.dora import DORA_2024, bands, dora_keys, dora_rollup, overall_band  # noqa: E402
-from scorecards.tables import DEPLOYMENTS  # noqa: E402
+from scorecards.tables import DEPLOYMENT_CHANGES, DEPLOYMENTS  # noqa: E402
 
 HISTORY_DAYS = 180
 BATCH = 50_000
@@ -81,8 +82,8 @@ def load_catalogue(connection: sa.Connection, components: int, now: datetime) ->
 def load_events(
     connection: sa.Connection, refs: list[str], events: int, now: datetime, seed: int, shuffled: bool
 ) -> tuple[int, int]:
-    """`events` deployments with their commits and incidents, in batches, oldest first unless `shuffled`;
-    (commits, incidents) written."""
+    """`events` deployments with their changes and incidents, in batches, oldest first unless `shuffled`;
+    (changes, incidents) written."""
     rng = random.Random(seed)
     weights = [rng.paretovariate(1.2) for _ in refs]  # a few components deploy far more than the rest
     ages = [rng.uniform(0, HISTORY_DAYS * 86400) for _ in range(events)]
@@ -90,7 +91,7 @@ def load_events(
         ages.sort(reverse=True)
     stamp = binder(connection, DEPLOYMENTS.c.finished_at)
     received = stamp(now)
-    commits = incidents = 0
+    changes = incidents = 0
     for start in range(0, events, BATCH):
         chosen = rng.choices(refs, weights, k=min(BATCH, events - start))
         deployments: list[tuple[object, ...]] = []
@@ -103,18 +104,21 @@ def load_events(
             failed, rollback = rng.random() < 0.10, rng.random() < 0.03
             kind, lead = rng.random(), None
             deployment_id = f"deploy-{number:08d}"
+            deployment = (ref, environment, finished_at := stamp(finished))
             if kind < 0.75:
-                for sha in range(rng.randint(1, 4)):
+                for sha in range(rng.randint(1, 4)):  # numbered in sha order, as take_deployments numbers them
                     committed = finished - timedelta(seconds=rng.expovariate(1 / 86400))
-                    shipped.append((deployment_id, f"{number:08d}{sha}", stamp(committed)))
+                    seconds = None if failed else (finished - committed).total_seconds()
+                    shipped.append((deployment_id, sha, f"{number:08d}{sha}", stamp(committed), *deployment, seconds))
             elif kind < 0.90:
                 lead = rng.expovariate(1 / 86400)
+                shipped.append((deployment_id, 0, None, None, *deployment, None if failed else lead))
             deployments.append(
                 (
                     deployment_id,
                     ref,
                     environment,
-                    stamp(finished),
+                    finished_at,
                     "failure" if failed else "success",
                     rollback,
                     lead,
@@ -145,11 +149,11 @@ def load_events(
             ),
             deployments,
         )
-        insert_rows(connection, "deployment_commits", ("deployment_id", "sha", "committed_at"), shipped)
+        insert_rows(connection, DEPLOYMENT_CHANGES.name, list(DEPLOYMENT_CHANGES.columns.keys()), shipped)
         columns = ("id", "entity_ref", "opened_at", "resolved_at", "deployment_id", "content_hash", "received_at")
         insert_rows(connection, "incidents", columns, opened)
-        commits, incidents = commits + len(shipped), incidents + len(opened)
-    return commits, incidents
+        changes, incidents = changes + len(shipped), incidents + len(opened)
+    return changes, incidents
 
 
 def analyze(engine: sa.engine.Engine) -> None:
@@ -221,11 +225,11 @@ def main() -> None:
         started = time.perf_counter()
         with engine.begin() as connection:
             refs = load_catalogue(connection, args.components, now)
-            commits, incidents = load_events(connection, refs, args.events, now, args.seed, args.shuffled)
+            changes, incidents = load_events(connection, refs, args.events, now, args.seed, args.shuffled)
         analyze(engine)
         print(f"database: {engine.dialect.name}")
         print(
-            f"loaded {len(refs)} components, {args.events} deployments, {commits} commits, {incidents} incidents "
+            f"loaded {len(refs)} components, {args.events} deployments, {changes} changes, {incidents} incidents "
             f"in {time.perf_counter() - started:.1f} s (with ANALYZE)"
         )
         describe(engine, now, args.window_days)

@@ -167,7 +167,7 @@ def main() -> None:
             exempted = exempt(connection, refs, cards[0], now)
             scored = store_results(connection, cards, None, now)
             history = backfill_history(connection, args.history_days, now, rng)
-            _commits, incidents = dora_bench.load_events(connection, refs, args.events, now, args.seed, False)
+            _changes, incidents = dora_bench.load_events(connection, refs, args.events, now, args.seed, False)
         dora_bench.analyze(engine)
         print(f"database: {engine.dialect.name}; {summary_line}")
         print(

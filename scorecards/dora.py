@@ -61,9 +61,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from catalog.provenance import to_utc
-from catalog.queries import EntityFilter, filter_conditions, system_domains
+from catalog.queries import EntityFilter, count_where, filter_conditions, system_domains
 from catalog.tables import ENTITIES
-from scorecards.tables import DEPLOYMENT_COMMITS, DEPLOYMENTS, INCIDENTS
+from scorecards.tables import DEPLOYMENT_CHANGES, DEPLOYMENTS, INCIDENTS
 
 PRODUCTION = "production"
 DEFAULT_WINDOW_DAYS = 90
@@ -263,7 +263,7 @@ class _Scope:
     end: datetime
     environment: str
     refs: Sequence[str] | None
-    members: sa.Subquery | None  # (ref, key) of each entity in a group; None: each entity is its own
+    members: sa.Subquery | sa.CTE | None  # (ref, key) of each entity in a group; None: each entity is its own
 
 
 def dora_keys(
@@ -293,12 +293,16 @@ def dora_rollup(
 
     Entities without an owner, a system, or a system in a domain are left out of that grouping.
     """
-    members = _members(group_by, entity_filter)
+    members = _members(connection, group_by, entity_filter)
     return _computed(connection, _scope(now, window_days, environment, refs, members), window_days)
 
 
 def _scope(
-    now: datetime, window_days: int, environment: str, refs: Sequence[str] | None, members: sa.Subquery | None
+    now: datetime,
+    window_days: int,
+    environment: str,
+    refs: Sequence[str] | None,
+    members: sa.Subquery | sa.CTE | None,
 ) -> _Scope:
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         raise ValueError(f"window_days must be a whole number of days of at least 1, not {window_days!r}")
@@ -306,7 +310,7 @@ def _scope(
     return _Scope(end - timedelta(days=window_days), end, environment, refs, members)
 
 
-def _members(group_by: str, entity_filter: EntityFilter | None) -> sa.Subquery:
+def _members(connection: Connection, group_by: str, entity_filter: EntityFilter | None) -> sa.Subquery | sa.CTE:
     """(ref, key) of every entity in a group of the grouping (a domain: through its system)."""
     grouping = str(group_by).lower()
     if grouping not in GROUPINGS:
@@ -319,13 +323,19 @@ def _members(group_by: str, entity_filter: EntityFilter | None) -> sa.Subquery:
     else:
         column = ENTITIES.c.owner_ref if grouping == "owner" else ENTITIES.c.system_ref
         query = sa.select(ENTITIES.c.ref, column.label("key")).where(column.is_not(None))
-    return query.where(*filter_conditions(entity_filter)).subquery("members")
+    query = query.where(*filter_conditions(entity_filter))
+    if connection.dialect.name == "sqlite":
+        # Listed once, before the events are read: left to itself, SQLite joined the relations and
+        # entities again for every deployment or change (seconds for a rollup by domain). PostgreSQL
+        # plans better with the plain subquery (a materialized one took it twice as long).
+        return query.cte("members").prefix_with("MATERIALIZED")
+    return query.subquery("members")
 
 
 def _computed(connection: Connection, scope: _Scope, window_days: int) -> dict[str, DoraKeys]:
     counts = _deployment_counts(connection, scope)
-    lead_times = _medians(connection, _lead_times(connection, scope))
-    recoveries = _medians(connection, _recoveries(connection, scope))
+    lead_times = _lead_times(connection, scope)
+    recoveries = _recoveries(connection, scope)
     found = {}
     for key in sorted(counts.keys() | lead_times.keys() | recoveries.keys()):
         deployments, failures = counts.get(key, (0, 0))
@@ -345,11 +355,19 @@ def _hours(seconds: float | None) -> float | None:
 
 
 def _seconds(connection: Connection, later: sa.ColumnElement[Any], earlier: sa.ColumnElement[Any]) -> Any:
-    """SQL for the seconds from `earlier` to `later` (timestamp columns): the one dialect difference."""
+    """SQL for the seconds from `earlier` to `later` (timestamp columns)."""
     if connection.dialect.name == "sqlite":
         # Timestamps are stored as text; julianday resolves milliseconds, the rounding drops float noise.
         return sa.func.round((sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0, 3)
     return sa.cast(sa.extract("epoch", later - earlier), sa.Float)
+
+
+def _median(connection: Connection, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQL for the median of `value` in each group (NULLs skipped): the mean of the two middle values when
+    there is an even number of them."""
+    if connection.dialect.name == "sqlite":
+        return sa.func.median(value)  # registered on every connection: catalog/median.py
+    return sa.func.percentile_cont(0.5).within_group(value)
 
 
 def _among(connection: Connection, column: sa.ColumnElement[str], refs: Sequence[str]) -> sa.ColumnElement[bool]:
@@ -366,66 +384,83 @@ def _keyed(
     connection: Connection, query: sa.Select[Any], entity_ref: sa.ColumnElement[str], scope: _Scope
 ) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
     """`query` narrowed to the scope's entities, and the key its rows are grouped by."""
-    if scope.refs is not None:
-        query = query.where(_among(connection, entity_ref, scope.refs))
+    return _grouped(_narrowed(connection, query, entity_ref, scope), entity_ref, scope)
+
+
+def _narrowed(
+    connection: Connection, query: sa.Select[Any], entity_ref: sa.ColumnElement[str], scope: _Scope
+) -> sa.Select[Any]:
+    """`query` narrowed to the scope's entities."""
+    return query if scope.refs is None else query.where(_among(connection, entity_ref, scope.refs))
+
+
+def _grouped(
+    query: sa.Select[Any], entity_ref: sa.ColumnElement[str], scope: _Scope
+) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
+    """`query`, joined to the groups of a rollup, and the key its rows are grouped by."""
     if scope.members is None:
         return query, entity_ref
     return query.join(scope.members, scope.members.c.ref == entity_ref), scope.members.c.key
 
 
-def _deployments_in(scope: _Scope) -> list[sa.ColumnElement[bool]]:
-    d = DEPLOYMENTS.c
-    return [d.environment == scope.environment, d.finished_at > scope.start, d.finished_at <= scope.end]
+def _in_window(scope: _Scope, environment: sa.ColumnElement[str], finished_at: sa.ColumnElement[Any]) -> list[Any]:
+    """The conditions on a deployment's (or a change's) environment and finish for it to count."""
+    return [environment == scope.environment, finished_at > scope.start, finished_at <= scope.end]
 
 
 def _deployment_counts(connection: Connection, scope: _Scope) -> dict[str, tuple[int, int]]:
-    """(deployments, failures) per key: failed, rolled back, or linked to an incident."""
-    d = DEPLOYMENTS.c
-    linked = sa.exists().where(INCIDENTS.c.deployment_id == d.id)
-    failed = sa.or_(d.status == "failure", d.rollback, linked)
-    query, key = _keyed(connection, sa.select().select_from(DEPLOYMENTS), d.entity_ref, scope)
-    query = query.add_columns(key, sa.func.count(), sa.func.sum(sa.case((failed, 1), else_=0)))
-    rows = connection.execute(query.where(*_deployments_in(scope)).group_by(key))
-    return {group: (int(count), int(failures or 0)) for group, count, failures in rows}
+    """(deployments, failures) per key: failed, rolled back, or linked to an incident.
 
-
-def _lead_times(connection: Connection, scope: _Scope) -> sa.Select[Any]:
-    """(key, seconds) of every change shipped by a successful deployment in the scope."""
+    Counted per entity, then added up per key: a rollup joins its groups to a row per entity rather than
+    to every deployment."""
     d = DEPLOYMENTS.c
-    shipped = [*_deployments_in(scope), d.status == "success"]
-    commits = sa.select().select_from(DEPLOYMENTS.join(DEPLOYMENT_COMMITS, DEPLOYMENT_COMMITS.c.deployment_id == d.id))
-    commits, commit_key = _keyed(connection, commits, d.entity_ref, scope)
-    commits = commits.add_columns(
-        commit_key.label("key"), _seconds(connection, d.finished_at, DEPLOYMENT_COMMITS.c.committed_at).label("value")
-    ).where(*shipped)
-    given, given_key = _keyed(connection, sa.select().select_from(DEPLOYMENTS), d.entity_ref, scope)
-    given = given.add_columns(given_key.label("key"), d.lead_time_seconds.label("value")).where(
-        *shipped, d.lead_time_seconds.is_not(None)
+    failed = sa.or_(d.status == "failure", d.rollback)
+    deployments = _narrowed(connection, sa.select(d.entity_ref), d.entity_ref, scope).where(
+        *_in_window(scope, d.environment, d.finished_at)
     )
-    return sa.union_all(commits, given)  # type: ignore[return-value]
+    counted = deployments.add_columns(
+        sa.func.count().label("deployments"), count_where(failed).label("failures")
+    ).group_by(d.entity_ref)
+    # Those that failed only by an incident linked to them. For every entity, from the list of deployments
+    # that incidents name, far shorter than the window's deployments (looking for an incident of each
+    # deployment took SQLite a second); for a few entities, by looking for one of each of their deployments
+    # (listing every linked deployment took longer than the rest of the query).
+    i = INCIDENTS.c
+    linked: sa.ColumnElement[bool]
+    if scope.refs is None:
+        linked = d.id.in_(sa.select(i.deployment_id).where(i.deployment_id.is_not(None)))
+    else:
+        linked = sa.exists().where(i.deployment_id == d.id)
+    linked_only = (
+        deployments.add_columns(sa.literal(0), sa.func.count()).where(linked, sa.not_(failed)).group_by(d.entity_ref)
+    )
+    per_entity = sa.union_all(counted, linked_only).subquery("per_entity")
+    query, key = _grouped(sa.select().select_from(per_entity), per_entity.c.entity_ref, scope)
+    # Whole numbers: PostgreSQL's sum of bigints is numeric, which psycopg reads as a Decimal, slowly.
+    added = [
+        sa.cast(sa.func.sum(column), sa.BigInteger) for column in (per_entity.c.deployments, per_entity.c.failures)
+    ]
+    query = query.add_columns(key, *added)
+    rows = connection.execute(query.group_by(key)).all()  # at once: row by row, 30,000 rows took psycopg 0.1 s
+    return {group: (int(count), int(failures)) for group, count, failures in rows}
 
 
-def _recoveries(connection: Connection, scope: _Scope) -> sa.Select[Any]:
-    """(key, seconds) of every incident opened in the scope's window and resolved."""
+def _lead_times(connection: Connection, scope: _Scope) -> dict[str, float]:
+    """The median lead time in seconds per key, over the changes that successful deployments in the scope
+    shipped (those of a failed deployment have no lead time)."""
+    c = DEPLOYMENT_CHANGES.c
+    query, key = _keyed(connection, sa.select().select_from(DEPLOYMENT_CHANGES), c.entity_ref, scope)
+    query = query.add_columns(key, _median(connection, c.lead_seconds)).where(
+        *_in_window(scope, c.environment, c.finished_at), c.lead_seconds.is_not(None)
+    )
+    return {group: float(median) for group, median in connection.execute(query.group_by(key)).all()}
+
+
+def _recoveries(connection: Connection, scope: _Scope) -> dict[str, float]:
+    """The median recovery time in seconds per key, over the incidents opened in the scope's window and resolved."""
     i = INCIDENTS.c
     query, key = _keyed(connection, sa.select().select_from(INCIDENTS), i.entity_ref, scope)
-    return query.add_columns(key.label("key"), _seconds(connection, i.resolved_at, i.opened_at).label("value")).where(
+    query = query.add_columns(key, _median(connection, _seconds(connection, i.resolved_at, i.opened_at))).where(
         i.opened_at > scope.start, i.opened_at <= scope.end, i.resolved_at.is_not(None)
     )
-
-
-def _medians(connection: Connection, values: sa.Select[Any]) -> dict[str, float]:
-    """The median value of each key of (key, value) rows: the middle row by value, or the mean of the
-    two middle rows, found with window functions (SQLite has no percentile function)."""
-    rows = values.subquery("observed")
-    key, value = rows.c.key, rows.c.value
-    ranked = sa.select(
-        key,
-        value,
-        # One window for both (row_number ignores the frame): one sort, and one pass on PostgreSQL.
-        sa.func.row_number().over(partition_by=key, order_by=value, rows=(None, None)).label("position"),
-        sa.func.count().over(partition_by=key, order_by=value, rows=(None, None)).label("size"),
-    ).subquery("ranked")
-    middle = ranked.c.position.in_([(ranked.c.size + 1) // 2, (ranked.c.size + 2) // 2])  # integer division
-    query = sa.select(ranked.c.key, sa.func.avg(ranked.c.value)).where(middle).group_by(ranked.c.key)
-    return {key: float(median) for key, median in connection.execute(query)}
+    return {group: float(median) for group, median in connection.execute(query.group_by(key)).all()}

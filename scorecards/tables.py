@@ -1,5 +1,5 @@
 """Scorecard tables: reported facts (latest and history), exemptions, results, daily level and adoption
-snapshots, and delivery events (deployments, their commits, incidents) for the DORA keys."""
+snapshots, and delivery events (deployments, the changes each shipped, incidents) for the DORA keys."""
 
 from __future__ import annotations
 
@@ -105,8 +105,9 @@ class Deployment(SQLModel, table=True):
 
     __tablename__ = "deployments"
     __table_args__ = (
-        sa.Index("ix_deployments_entity_time", "entity_ref", "environment", "finished_at"),
-        sa.Index("ix_deployments_environment_time", "environment", "finished_at"),
+        # Covers the DORA counts (deployments, and those failed or rolled back, of one entity or of every
+        # entity in entity order). No index by time alone: SQLite chose it for the counts, then sorted.
+        sa.Index("ix_deployments_entity_time", "entity_ref", "environment", "finished_at", "status", "rollback"),
     )
 
     id: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))  # the reporter's id
@@ -121,14 +122,26 @@ class Deployment(SQLModel, table=True):
     received_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class DeploymentCommit(SQLModel, table=True):
-    """A commit a deployment shipped: its lead time is the deployment's finish less its commit time."""
+class DeploymentChange(SQLModel, table=True):
+    """A change a deployment shipped: one of its commits, or, for a deployment reported with a lead time
+    instead of commits, that lead time (no sha). It repeats the deployment's entity, environment and finish,
+    and holds the lead time it counts with (NULL when the deployment failed: it shipped nothing), so that the
+    lead-time medians read one index and join nothing."""
 
-    __tablename__ = "deployment_commits"
+    __tablename__ = "deployment_changes"
+    __table_args__ = (
+        # The lead times of one entity, or of every entity in entity order (grouped without a sort).
+        sa.Index("ix_deployment_changes_entity_time", "entity_ref", "environment", "finished_at", "lead_seconds"),
+    )
 
     deployment_id: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
-    sha: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
-    committed_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    position: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))  # in sha order
+    sha: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))  # None: a lead time given
+    committed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    entity_ref: str = Field(sa_column=sa.Column(sa.String(512), nullable=False))
+    environment: str = Field(sa_column=sa.Column(sa.String(63), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    lead_seconds: float | None = Field(default=None, sa_column=sa.Column(sa.Float))  # None: the deployment failed
 
 
 class Incident(SQLModel, table=True):
@@ -156,5 +169,5 @@ RESULTS: sa.Table = ScorecardResultRow.__table__  # type: ignore[attr-defined]
 HISTORY: sa.Table = LevelSnapshot.__table__  # type: ignore[attr-defined]
 ADOPTION_HISTORY: sa.Table = AdoptionSnapshot.__table__  # type: ignore[attr-defined]
 DEPLOYMENTS: sa.Table = Deployment.__table__  # type: ignore[attr-defined]
-DEPLOYMENT_COMMITS: sa.Table = DeploymentCommit.__table__  # type: ignore[attr-defined]
+DEPLOYMENT_CHANGES: sa.Table = DeploymentChange.__table__  # type: ignore[attr-defined]
 INCIDENTS: sa.Table = Incident.__table__  # type: ignore[attr-defined]

@@ -23,7 +23,8 @@ from scorecards.delivery import (
     take_deployments,
     take_incidents,
 )
-from scorecards.tables import DEPLOYMENT_COMMITS, DEPLOYMENTS, INCIDENTS
+from scorecards.dora import dora_keys
+from scorecards.tables import DEPLOYMENT_CHANGES, DEPLOYMENTS, INCIDENTS
 from tests.conftest import StatementCounter
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -112,7 +113,7 @@ def deployments(engine: Engine) -> dict[str, dict[str, Any]]:
     """Stored deployments by id, times as UTC-aware datetimes, each with its commits {sha: committed at}."""
     with engine.connect() as connection:
         rows = {row.id: dict(row._mapping) for row in connection.execute(sa.select(DEPLOYMENTS))}
-        for commit in connection.execute(sa.select(DEPLOYMENT_COMMITS)):
+        for commit in connection.execute(sa.select(DEPLOYMENT_CHANGES).where(DEPLOYMENT_CHANGES.c.sha.is_not(None))):
             rows[commit.deployment_id].setdefault("commits", {})[commit.sha] = aware(commit.committed_at)
     for stored in rows.values():
         stored["finished_at"], stored["received_at"] = aware(stored["finished_at"]), aware(stored["received_at"])
@@ -395,8 +396,8 @@ def test_times_given_with_an_offset_are_stored_in_utc(catalogue: Engine) -> None
     moment = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     with catalogue.connect() as connection:  # compared in SQL, as the DORA queries will (SQLite compares text)
         assert connection.execute(sa.select(DEPLOYMENTS.c.id).where(DEPLOYMENTS.c.finished_at == moment)).all()
-        committed = DEPLOYMENT_COMMITS.c.committed_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-        assert connection.execute(sa.select(DEPLOYMENT_COMMITS.c.sha).where(committed)).scalars().all() == [SHA_A]
+        committed = DEPLOYMENT_CHANGES.c.committed_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+        assert connection.execute(sa.select(DEPLOYMENT_CHANGES.c.sha).where(committed)).scalars().all() == [SHA_A]
         opened = INCIDENTS.c.opened_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
         assert connection.execute(sa.select(INCIDENTS.c.id).where(opened)).scalars().all() == ["inc-1"]
 
@@ -457,6 +458,50 @@ def test_a_changed_resend_may_trade_commits_for_a_lead_time(catalogue: Engine) -
     assert take(catalogue, take_deployments, deployment(commits=DROP, leadTimeSeconds=60)).updated == 1
     stored = deployments(catalogue)["deploy-1"]
     assert (stored["lead_time_seconds"], stored["commits"]) == (60.0, {})
+
+
+def changes(engine: Engine) -> list[tuple[object, ...]]:
+    """The stored changes: (deployment, position, sha, entity, environment, finished at, lead seconds)."""
+    c = DEPLOYMENT_CHANGES.c
+    columns = (c.deployment_id, c.position, c.sha, c.entity_ref, c.environment, c.finished_at, c.lead_seconds)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(*columns).order_by(c.deployment_id, c.position)).all()
+    return [(*row[:5], aware(row[5]), row[6]) for row in rows]
+
+
+def test_each_change_is_stored_with_the_lead_time_it_counts_with(catalogue: Engine) -> None:
+    batch = [
+        deployment(),  # commits 25 h and 30 min before it finished at 10:00
+        deployment(id="failed", status="failure", environment="staging"),
+        deployment(id="given", commits=DROP, leadTimeSeconds=5400),
+        deployment(id="given-failed", commits=DROP, leadTimeSeconds=60, status="failure"),
+        deployment(id="neither", commits=DROP),
+    ]
+    take(catalogue, take_deployments, batch)
+    ref, finished = "component:default/payments-api", datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    assert changes(catalogue) == [
+        ("deploy-1", 0, SHA_B, ref, "production", finished, 1800.0),  # numbered in sha order
+        ("deploy-1", 1, SHA_A, ref, "production", finished, 90000.0),
+        ("failed", 0, SHA_B, ref, "staging", finished, None),  # a failed deployment ships nothing
+        ("failed", 1, SHA_A, ref, "staging", finished, None),
+        ("given", 0, None, ref, "production", finished, 5400.0),
+        ("given-failed", 0, None, ref, "production", finished, None),
+    ]
+
+
+def test_a_changed_resend_that_fails_a_deployment_takes_its_changes_out_of_the_lead_time(catalogue: Engine) -> None:
+    ref = "component:default/payments-api"
+    given = {"id": "deploy-2", "commits": DROP, "leadTimeSeconds": 30 * 3600}
+    take(catalogue, take_deployments, [deployment(), deployment(**given)])
+    with catalogue.connect() as connection:
+        assert dora_keys(connection, [ref], NOW)[ref].lead_time_hours == 25.0  # median of 0.5 h, 25 h and 30 h
+    take(catalogue, take_deployments, deployment(status="failure"))
+    with catalogue.connect() as connection:
+        keys = dora_keys(connection, [ref], NOW)[ref]
+    assert (keys.deployments, keys.failures, keys.lead_time_hours) == (2, 1, 30.0)  # deploy-2's alone
+    take(catalogue, take_deployments, deployment(**given, status="failure"))
+    with catalogue.connect() as connection:
+        assert dora_keys(connection, [ref], NOW)[ref].lead_time_hours is None
 
 
 def test_a_batch_counts_what_it_created_updated_and_left_unchanged(catalogue: Engine) -> None:
