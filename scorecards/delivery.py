@@ -96,12 +96,14 @@ class IncidentEvent:
 
 @dataclass(frozen=True, slots=True)
 class EventReceipt:
-    """What a body did: events received, and how many were new, changed or resent unchanged."""
+    """What a body did: events received, how many were new, changed or resent unchanged, and the entities
+    whose new or changed events were written (their DORA keys may have moved)."""
 
     received: int
     created: int
     updated: int
     unchanged: int
+    entity_refs: frozenset[str] = frozenset()
 
 
 Event = TypeVar("Event", DeploymentEvent, IncidentEvent)
@@ -369,9 +371,10 @@ def _upsert(connection: Connection, table: sa.Table, rows: list[dict[str, object
     execute_many(connection, f"{insert} VALUES ({', '.join('?' * len(columns))}) {conflict}", values)
 
 
-def _receipt(events: Sequence[object], fresh: set[str], changed: set[str]) -> EventReceipt:
+def _receipt(events: Sequence[DeploymentEvent | IncidentEvent], fresh: set[str], changed: set[str]) -> EventReceipt:
     received = len(events)
-    return EventReceipt(received, len(fresh), len(changed), received - len(fresh) - len(changed))
+    written = frozenset(event.entity_ref for event in events if event.id in fresh or event.id in changed)
+    return EventReceipt(received, len(fresh), len(changed), received - len(fresh) - len(changed), written)
 
 
 def _content_hash(event: DeploymentEvent | IncidentEvent) -> str:

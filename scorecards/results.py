@@ -203,6 +203,18 @@ def level_history(
     return [LevelPoint(day, level, floor, orjson.loads(areas)) for day, level, floor, areas in rows]
 
 
+def rescore(
+    connection: Connection,
+    scorecards: Sequence[Scorecard],
+    refs: Collection[str],
+    now: datetime,
+    dora_profile: Profile = DORA_2024,
+) -> None:
+    """Re-store the results of `refs` after their delivery events changed, when a scorecard reads `dora.*`."""
+    if refs and dora_windows(scorecards):
+        store_results(connection, scorecards, sorted(refs), now, dora_profile)
+
+
 def take_facts(
     connection: Connection,
     scorecards: Sequence[Scorecard],

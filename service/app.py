@@ -178,7 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(receipt, status_code=201)
 
     add_webhook_routes(app, settings.config)
-    add_delivery_routes(app)
+    add_delivery_routes(app, settings.config)
     add_evidence_routes(app, settings.config)
     return app
 

@@ -19,6 +19,7 @@ from scorecards.delivery import EventReceipt
 from scorecards.dora import Profile
 from scorecards.evaluate import Exemption
 from scorecards.facts import Submission, latest_facts
+from scorecards.results import rescore
 from service.authentication import Caller
 from service.logs import request_id
 from service.metrics import take_counted_facts
@@ -92,11 +93,20 @@ def take_audited_facts(
 
 
 def take_audited_events(
-    engine: Engine, caller: Caller, take: EventTaker, action: str, body: object, now: datetime
+    engine: Engine,
+    caller: Caller,
+    take: EventTaker,
+    action: str,
+    body: object,
+    now: datetime,
+    scorecards: Sequence[Scorecard],
+    dora_profile: Profile,
 ) -> EventReceipt:
-    """Take a body of events and audit what it did, in one transaction (REST and GraphQL alike)."""
+    """Take a body of events, re-score the entities they moved and audit what it did, in one transaction
+    (REST and GraphQL alike)."""
     with engine.begin() as connection:
         receipt = take(connection, body, now)
+        rescore(connection, scorecards, receipt.entity_refs, now, dora_profile)
         ids = [item.get("id") for item in (body if isinstance(body, list) else [body]) if isinstance(item, dict)]
         record_change(connection, caller, action, ", ".join(map(str, ids[:20])), None, receipt_json(receipt), now)
         return receipt
@@ -104,7 +114,8 @@ def take_audited_events(
 
 def receipt_json(receipt: EventReceipt) -> dict[str, int]:
     """What a report of events did, as REST answers it and the audit log keeps it."""
-    return asdict(receipt)
+    counts = ("received", "created", "updated", "unchanged")
+    return {name: value for name, value in asdict(receipt).items() if name in counts}
 
 
 def as_record(exemption: Exemption) -> dict[str, object]:

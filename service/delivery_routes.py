@@ -14,6 +14,7 @@ from catalog.tables import utc_now
 from scorecards.delivery import EventError, take_deployments, take_incidents
 from service.audit import EventTaker, receipt_json, take_audited_events
 from service.authentication import Caller, FactsWriter
+from service.config import Config
 from service.request_body import BodyRefused, read_json
 from service.rest_errors import problem
 from service.rest_models import DeploymentBody, IncidentBody, Receipt, json_body, problems
@@ -33,7 +34,7 @@ REFUSALS = problems(
 )
 
 
-def add_delivery_routes(app: FastAPI) -> None:
+def add_delivery_routes(app: FastAPI, config: Config) -> None:
     """Register the two event routes."""
 
     @app.post(
@@ -47,7 +48,7 @@ def add_delivery_routes(app: FastAPI) -> None:
     async def report_deployments(request: Request, caller: FactsWriter) -> JSONResponse:
         """Report deployments: `{id, entityRef, environment?, finishedAt, status, commits? | leadTimeSeconds?,
         version?, rollback?}`, or an array of them. A resend with the same id changes nothing."""
-        return await _take(request, caller, take_deployments, "reportDeployments")
+        return await _take(request, caller, take_deployments, "reportDeployments", config)
 
     @app.post(
         "/api/events/incidents",
@@ -59,18 +60,20 @@ def add_delivery_routes(app: FastAPI) -> None:
     )
     async def report_incidents(request: Request, caller: FactsWriter) -> JSONResponse:
         """Report incidents: `{id, entityRef, openedAt, resolvedAt?, deploymentId?}`, or an array of them."""
-        return await _take(request, caller, take_incidents, "reportIncidents")
+        return await _take(request, caller, take_incidents, "reportIncidents", config)
 
 
-async def _take(request: Request, caller: Caller, take: EventTaker, action: str) -> JSONResponse:
+async def _take(request: Request, caller: Caller, take: EventTaker, action: str, config: Config) -> JSONResponse:
     try:
         body = await read_json(request, MAX_EVENTS_BYTES)
     except BodyRefused as refused:
         return problem(refused.status, refused.message)
     engine: Engine = request.app.state.engine
-    now = utc_now()
+    now, scorecards = utc_now(), request.app.state.scorecards
     try:
-        receipt = await asyncio.to_thread(take_audited_events, engine, caller, take, action, body, now)
+        receipt = await asyncio.to_thread(
+            take_audited_events, engine, caller, take, action, body, now, scorecards, config.dora_profile
+        )
     except EventError as error:
         return problem(error.status, error.message, error.field)
     return JSONResponse(receipt_json(receipt))

@@ -7,7 +7,7 @@ so these deployments carry no lead time; CI that knows it reports through /api/e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from catalog.tables import ENTITIES
+from scorecards.definitions import Scorecard
 from scorecards.delivery import EventError, take_deployments
+from scorecards.dora import Profile
+from scorecards.results import rescore
 from service.audit import receipt_json, record_change
 from service.authentication import Caller
 
@@ -24,8 +27,11 @@ FINISHED = {"success": "success", "failure": "failure", "error": "failure"}  # o
 SLUG = "github.com/project-slug"
 
 
-def record_deployment_status(engine: Engine, event: object, now: datetime) -> dict[str, Any]:
-    """Record a `deployment_status` delivery; the webhook's answer (what was recorded, or why nothing)."""
+def record_deployment_status(
+    engine: Engine, event: object, now: datetime, scorecards: Sequence[Scorecard], dora_profile: Profile
+) -> dict[str, Any]:
+    """Record a `deployment_status` delivery and re-score the components it deployed; the webhook's answer
+    (what was recorded, or why nothing)."""
     found = _finished_deployment(event)
     if isinstance(found, str):
         return {"event": "deployment_status", "refreshing": [], "reason": found}
@@ -40,6 +46,7 @@ def record_deployment_status(engine: Engine, event: object, now: datetime) -> di
             receipt = take_deployments(connection, events, now)
         except EventError as error:
             return {"event": "deployment_status", "repository": repository, "refreshing": [], "reason": str(error)}
+        rescore(connection, scorecards, receipt.entity_refs, now, dora_profile)
         record_change(connection, WEBHOOK, "reportDeployments", repository, None, receipt_json(receipt), now)
     return {"event": "deployment_status", "repository": repository, "refreshing": [], "deployments": components}
 

@@ -220,7 +220,8 @@ def add_webhook_routes(app: FastAPI, config: Config) -> None:
             return problem(400, f"malformed JSON: {error}")
         engine: Engine = request.app.state.engine
         if event == "deployment_status":
-            answer = await asyncio.to_thread(record_deployment_status, engine, payload, utc_now())
+            scorecards, profile = request.app.state.scorecards, config.dora_profile
+            answer = await asyncio.to_thread(record_deployment_status, engine, payload, utc_now(), scorecards, profile)
             return JSONResponse(answer, 202 if answer.get("deployments") else 200)
         push = parse_push(payload)
         if push is None:

@@ -166,7 +166,10 @@ class DeliveryMutation:
 async def _report(context: RequestContext, events: object, take: EventTaker, action: str) -> EventReceipt:
     engine, caller = context.engine, context.caller
     try:
-        receipt = await asyncio.to_thread(take_audited_events, engine, caller, take, action, events, context.now)
+        profile = context.config.dora_profile
+        receipt = await asyncio.to_thread(
+            take_audited_events, engine, caller, take, action, events, context.now, context.scorecards, profile
+        )
     except EventError as error:
         code = NOT_FOUND if error.status == 404 else BAD_USER_INPUT
         raise bad_input(f"{error.field}: {error.message}", error.field, code) from None

@@ -10,14 +10,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from scorecards.dora import parse_profile
+from scorecards.tables import RESULTS
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.service.conftest import TestClient, data, only_error, open_config
+from tests.service.conftest import TestClient, data, example_deliveries, only_error, open_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 MODEL = "component:default/fraud-detection-model"  # owned by group:default/fraud-detection
@@ -163,3 +166,23 @@ def test_a_github_deployment_status_records_a_deployment_of_the_repositorys_comp
             "action": "reportDeployments",
             "target": "Northwind/Recommendation-API",
         }
+
+
+def stored_level(engine: Engine, ref: str) -> int:
+    with engine.connect() as connection:
+        query = sa.select(RESULTS.c.level).where(RESULTS.c.entity_ref == ref)
+        return int(connection.execute(query).scalar_one())
+
+
+def test_reported_events_re_store_the_levels_they_move(examples: Engine, client: TestClient) -> None:
+    ranking = "component:default/ranking-model"
+    for submission in orjson.loads((EXAMPLES.parent / "facts.json").read_bytes()):
+        assert client.post("/api/facts", json=submission).status_code == 201
+    assert stored_level(examples, ranking) == 3  # its lead-time check (level 4) has no deployment to read
+    history = example_deliveries(NOW)["deployments"]
+    ranking_deployments = [event for event in history if event["entityRef"] == "component:ranking-model"]
+    assert client.post("/api/events/deployments", json=ranking_deployments).status_code == 200
+    assert stored_level(examples, ranking) == 4  # lead time 20 hours: within a day
+    assert stored_level(examples, MODEL) == 3  # the others' events are not here yet
+    maturity = data(client, "{ organizationMaturity { paperMaturity { claimed onPaper } } }")
+    assert maturity["organizationMaturity"]["paperMaturity"] == {"claimed": 1, "onPaper": 1}  # 40% fail
