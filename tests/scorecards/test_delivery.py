@@ -368,7 +368,9 @@ def test_an_incident_body_is_refused_naming_the_field(changes: dict[str, object]
 
 def test_a_deployment_is_stored_with_its_commits(catalogue: Engine) -> None:
     receipt = take(catalogue, take_deployments, deployment(version="1.4.2"))
-    assert receipt == EventReceipt(received=1, created=1, updated=0, unchanged=0)
+    assert receipt == EventReceipt(
+        received=1, created=1, updated=0, unchanged=0, entity_refs=frozenset({"component:default/payments-api"})
+    )
     assert deployments(catalogue) == {
         "deploy-1": {
             "id": "deploy-1",
@@ -443,7 +445,9 @@ def test_a_changed_resend_updates_the_deployment_and_replaces_its_commits(catalo
     later = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
     with catalogue.begin() as connection:
         receipt = take_deployments(connection, changed, later)
-    assert receipt == EventReceipt(received=1, created=0, updated=1, unchanged=0)
+    assert receipt == EventReceipt(
+        received=1, created=0, updated=1, unchanged=0, entity_refs=frozenset({"component:default/payments-api"})
+    )
     stored = deployments(catalogue)["deploy-1"]
     assert (stored["status"], stored["rollback"], stored["environment"]) == ("failure", True, "staging")
     assert stored["received_at"] == later
@@ -512,7 +516,9 @@ def test_a_batch_counts_what_it_created_updated_and_left_unchanged(catalogue: En
         deployment(id="same"),
         deployment(id="also-new", commits=DROP),
     ]
-    assert take(catalogue, take_deployments, batch) == EventReceipt(received=4, created=2, updated=1, unchanged=1)
+    assert take(catalogue, take_deployments, batch) == EventReceipt(
+        4, 2, 1, 1, frozenset({"component:default/payments-api", "resource:default/orders-db"})
+    )  # same: not written
     stored = deployments(catalogue)
     assert sorted(stored) == ["also-new", "changes", "new", "same"]
     assert stored["changes"]["version"] == "2.0.0"
@@ -587,7 +593,9 @@ def test_a_body_is_an_object_or_an_array_of_1_to_1000(
 
 def test_a_batch_of_1000_is_taken(catalogue: Engine) -> None:
     batch = [deployment(id=f"d-{n:04d}", entityRef=("payments-api", "search-ui")[n % 2]) for n in range(1000)]
-    assert take(catalogue, take_deployments, batch) == EventReceipt(1000, 1000, 0, 0)
+    assert take(catalogue, take_deployments, batch) == EventReceipt(
+        1000, 1000, 0, 0, frozenset({"component:default/payments-api", "component:default/search-ui"})
+    )
     stored = deployments(catalogue)
     assert len(stored) == 1000
     assert sum(len(row["commits"]) for row in stored.values()) == 2000
@@ -598,14 +606,18 @@ def test_a_batch_of_1000_is_taken(catalogue: Engine) -> None:
 
 def test_an_incident_is_stored_resent_and_resolved_later(catalogue: Engine, statements: StatementCounter) -> None:
     opened = incident(resolvedAt=DROP, deploymentId="not-reported-yet")
-    assert take(catalogue, take_incidents, opened) == EventReceipt(1, 1, 0, 0)
+    assert take(catalogue, take_incidents, opened) == EventReceipt(
+        1, 1, 0, 0, frozenset({"component:default/payments-api"})
+    )
     at = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     assert incidents(catalogue) == {"inc-1": ("component:default/payments-api", at, None, "not-reported-yet")}
     statements.reset()
     assert take(catalogue, take_incidents, opened) == EventReceipt(1, 0, 0, 1)
     assert statements.writes() == []
     resolved = incident(resolvedAt="2026-11-26T11:15:00+01:00", deploymentId="not-reported-yet")
-    assert take(catalogue, take_incidents, [resolved]) == EventReceipt(1, 0, 1, 0)
+    assert take(catalogue, take_incidents, [resolved]) == EventReceipt(
+        1, 0, 1, 0, frozenset({"component:default/payments-api"})
+    )
     resolved_at = datetime(2026, 11, 26, 10, 15, tzinfo=UTC)
     assert incidents(catalogue) == {"inc-1": ("component:default/payments-api", at, resolved_at, "not-reported-yet")}
 
@@ -619,7 +631,9 @@ def test_an_incident_batch_is_taken_whole_or_not_at_all(catalogue: Engine) -> No
     assert refused(catalogue, take_incidents, batch) == expected
     assert incidents(catalogue) == {}
     batch = [incident(id="i-1"), incident(id="i-2", entityRef="search-ui", resolvedAt=DROP)]
-    assert take(catalogue, take_incidents, batch) == EventReceipt(2, 2, 0, 0)
+    assert take(catalogue, take_incidents, batch) == EventReceipt(
+        2, 2, 0, 0, frozenset({"component:default/payments-api", "component:default/search-ui"})
+    )
     assert sorted(incidents(catalogue)) == ["i-1", "i-2"]
 
 
