@@ -105,6 +105,19 @@ class DoraBands:
     change_failure_rate: Band
     recovery_time: Band
 
+    def by_name(self) -> dict[str, Band]:
+        """Each key's band by the name the API gives the key (`deploymentFrequency`, ...)."""
+        return {name: getattr(self, field) for name, field in BAND_FIELDS.items()}
+
+
+# The keys' names in the API and in configuration, and their fields here.
+BAND_FIELDS = {
+    "deploymentFrequency": "deployment_frequency",
+    "leadTime": "lead_time",
+    "changeFailureRate": "change_failure_rate",
+    "recoveryTime": "recovery_time",
+}
+
 
 @dataclass(frozen=True)
 class Thresholds:

@@ -27,9 +27,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from scorecards.dora import DEFAULT_WINDOW_DAYS, NOT_REPORTED, DoraKeys, Profile, bands, dora_keys, overall_band
+from scorecards.dora import (
+    BAND_FIELDS,
+    DEFAULT_WINDOW_DAYS,
+    NOT_REPORTED,
+    DoraKeys,
+    Profile,
+    bands,
+    dora_keys,
+    overall_band,
+)
 
-BAND_NAMES = ("deploymentFrequency", "leadTime", "changeFailureRate", "recoveryTime")
+BAND_NAMES = tuple(BAND_FIELDS)
 NAMES = (
     "deployments",
     "failures",
@@ -67,12 +76,6 @@ def window_days(max_age: timedelta | None) -> int:
 def namespace(keys: DoraKeys, window: int, profile: Profile) -> dict[str, object]:
     """One component's `dora` object over a window of `window` days: the keys, and their bands under `profile`."""
     banded = bands(keys, profile)
-    by_name = {
-        "deploymentFrequency": banded.deployment_frequency,
-        "leadTime": banded.lead_time,
-        "changeFailureRate": banded.change_failure_rate,
-        "recoveryTime": banded.recovery_time,
-    }
     found: dict[str, object] = {
         "deployments": keys.deployments,
         "failures": keys.failures,
@@ -82,7 +85,7 @@ def namespace(keys: DoraKeys, window: int, profile: Profile) -> dict[str, object
         "changeFailureRate": keys.change_failure_rate,
         "recoveryHours": keys.recovery_hours,
         "band": overall_band(banded).value,
-        "bands": {name: band.value for name, band in by_name.items() if band is not NOT_REPORTED},
+        "bands": {name: band.value for name, band in banded.by_name().items() if band is not NOT_REPORTED},
     }
     return {name: value for name, value in found.items() if value is not None and value != NOT_REPORTED.value}
 

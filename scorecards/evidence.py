@@ -337,12 +337,7 @@ def _dora(connection: Connection, ref: str, now: datetime, delivery: Delivery) -
         "leadTimeHours": keys.lead_time_hours,
         "changeFailureRate": keys.change_failure_rate,
         "recoveryHours": keys.recovery_hours,
-        "bands": {
-            "deploymentFrequency": found.deployment_frequency.value,
-            "leadTime": found.lead_time.value,
-            "changeFailureRate": found.change_failure_rate.value,
-            "recoveryTime": found.recovery_time.value,
-        },
+        "bands": {name: band.value for name, band in found.by_name().items()},
         "band": overall_band(found).value,
         "profile": profile.name,
         "windowDays": window_days,

@@ -40,21 +40,16 @@ def add_commands(commands: Any) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    import orjson
-
     from catalog.tables import utc_now
     from scorecards.delivery import MAX_BATCH, EventError, take_deployments, take_incidents
     from service.config import command_config
-    from service.scorecard_cli import migrated_engine, score_catalogue
+    from service.scorecard_cli import UNREADABLE, migrated_engine, read_json_file, score_catalogue
 
     config = command_config(args.config)
     if config is None:
         return 2
-    try:
-        with open(args.file, "rb") as handle:
-            document = orjson.loads(handle.read())
-    except (OSError, orjson.JSONDecodeError) as error:
-        print(f"stairway: {args.file}: {error}", file=sys.stderr)
+    document = read_json_file(args.file)
+    if document is UNREADABLE:
         return 2
     unknown = sorted(set(document) - set(KINDS)) if isinstance(document, dict) else ["(not an object)"]
     if unknown:

@@ -104,9 +104,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _submit_facts(args: argparse.Namespace) -> int:
+UNREADABLE = object()  # what read_json_file gives for a file it could not read
+
+
+def read_json_file(path: str) -> Any:
+    """The JSON document in the file at `path`, or UNREADABLE after saying on stderr why not."""
     import orjson
 
+    try:
+        with open(path, "rb") as handle:
+            return orjson.loads(handle.read())
+    except (OSError, orjson.JSONDecodeError) as error:
+        print(f"stairway: {path}: {error}", file=sys.stderr)
+        return UNREADABLE
+
+
+def _submit_facts(args: argparse.Namespace) -> int:
     from catalog.tables import utc_now
     from scorecards.facts import FactError
     from scorecards.results import take_facts
@@ -115,12 +128,8 @@ def _submit_facts(args: argparse.Namespace) -> int:
     config = command_config(args.config)
     if config is None:
         return 2
-
-    try:
-        with open(args.file, "rb") as handle:
-            loaded = orjson.loads(handle.read())
-    except (OSError, orjson.JSONDecodeError) as error:
-        print(f"stairway: {args.file}: {error}", file=sys.stderr)
+    loaded = read_json_file(args.file)
+    if loaded is UNREADABLE:
         return 2
     submissions = loaded if isinstance(loaded, list) else [loaded]
     scorecards = live_scorecards()

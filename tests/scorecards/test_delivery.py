@@ -516,9 +516,10 @@ def test_a_batch_counts_what_it_created_updated_and_left_unchanged(catalogue: En
         deployment(id="same"),
         deployment(id="also-new", commits=DROP),
     ]
+    # "same" is unchanged, so its entity is not among those written.
     assert take(catalogue, take_deployments, batch) == EventReceipt(
         4, 2, 1, 1, frozenset({"component:default/payments-api", "resource:default/orders-db"})
-    )  # same: not written
+    )
     stored = deployments(catalogue)
     assert sorted(stored) == ["also-new", "changes", "new", "same"]
     assert stored["changes"]["version"] == "2.0.0"
